@@ -1,0 +1,34 @@
+// The notification JSON (Yandex Cloud Postbox / Amazon SES event publishing format).
+// A stored event is rendered the same way every time it is sent, so a redelivered
+// notification is byte-for-byte the same document with the same eventId.
+import type { EventKind, StoredEvent } from '../store/port.js';
+
+/** Key of the type-specific block: Send -> "send", DeliveryDelay -> "deliveryDelay". */
+export function detailKey(kind: EventKind): string {
+  return kind.charAt(0).toLowerCase() + kind.slice(1);
+}
+
+export function eventId(messageId: string, seq: number): string {
+  return `${messageId}:${seq}`;
+}
+
+export interface Notification {
+  eventType: EventKind;
+  eventId: string;
+  mail: Record<string, unknown>;
+  [detail: string]: unknown;
+}
+
+export function renderEvent(event: StoredEvent, mail: Record<string, unknown>): Notification {
+  return {
+    eventType: event.kind,
+    eventId: event.eventId,
+    mail,
+    [detailKey(event.kind)]: event.detail,
+  };
+}
+
+/** RFC 3339 with milliseconds, UTC, as SES writes timestamps. */
+export function rfc3339(ms: number): string {
+  return new Date(ms).toISOString();
+}
