@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { KEYS_FILE, TOKEN_CHARS, TrackingKeys, createPixelUrlFor } from './tokens.js';
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'mb-keys-'));
@@ -95,6 +95,29 @@ describe('tracking tokens', () => {
     other.reload();
     expect(other.verify(old)).toBeNull();
     expect(other.list().map((k) => [k.id, k.current, k.retiredAt !== null])).toEqual([[1, false, true], [2, true, false]]);
+  });
+
+  it('a running process picks up another process\'s rotation and retirement within seconds', () => {
+    const dir = tmp();
+    const server = TrackingKeys.loadOrCreate(dir);
+    const id = randomUUID();
+    const old = server.sign(id);
+    const cli = TrackingKeys.loadOrCreate(dir);
+    cli.rotate();
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(Date.now() + 3000);
+      const fresh = server.sign(id);
+      expect(Buffer.from(fresh, 'base64url').readUInt16BE(1)).toBe(2);
+      expect(server.verify(old)).toBe(id);
+      cli.retire(1);
+      expect(server.verify(old)).toBe(id); // not yet: checks are rate-limited
+      vi.setSystemTime(Date.now() + 3000);
+      expect(server.verify(old)).toBeNull();
+      expect(server.verify(fresh)).toBe(id);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('refuses a corrupt keys file with a clear message', () => {

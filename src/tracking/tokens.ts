@@ -4,7 +4,7 @@
 // UUID) | mac(12 bytes = HMAC-SHA256(secret, first 19 bytes) truncated, 96 bits, as IPsec does).
 // Trusts: nothing in the token until the MAC is checked in constant time. Holds no address.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { PixelUrlFor } from '../core/types.js';
 
@@ -15,6 +15,9 @@ const TOKEN_BYTES = HEADER_BYTES + MAC_BYTES; // 31
 /** Length of the base64url text of a token (no padding). */
 export const TOKEN_CHARS = Math.ceil((TOKEN_BYTES * 4) / 3); // 42
 const SECRET_BYTES = 32;
+/** How often sign/verify look at the keys file for another process's rotation or retirement:
+ *  one stat() per interval keeps the hot path free of file I/O. */
+const RELOAD_CHECK_MS = 2000;
 const MAX_KEY_ID = 0xffff;
 export const KEYS_FILE = 'tracking-keys.json';
 /** The path prefix of every pixel URL; the handler serves the GIF under it and 404s elsewhere. */
@@ -36,16 +39,19 @@ export class TrackingKeyError extends Error {
  * The signing keys, kept in `<dataDir>/tracking-keys.json` (mode 0600). The current key
  * signs; every key not retired verifies, so URLs in mail already sent keep working after a
  * rotation until the old key is retired. A running process sees another process's rotation
- * after `reload()` (the CLI edits the file; the server reloads on SIGHUP or restart).
+ * or retirement (the CLI edits the file) within RELOAD_CHECK_MS, or at once with `reload()`.
  */
 export class TrackingKeys {
   private state: KeysFile;
   private live = new Map<number, LiveKey>();
   private currentKey!: LiveKey;
+  private checkedAt = Date.now();
+  private fileStamp = '';
 
   private constructor(private readonly file: string | null, state: KeysFile) {
     this.state = state;
     this.index();
+    this.fileStamp = this.stamp();
   }
 
   /** Reads the keys file, creating it with one fresh key on first start. */
@@ -61,6 +67,7 @@ export class TrackingKeys {
     if (text === null) {
       const keys = new TrackingKeys(file, { current: 1, keys: [newKey(1)] });
       keys.save();
+      keys.fileStamp = keys.stamp();
       return keys;
     }
     return new TrackingKeys(file, parseKeysFile(file, text));
@@ -74,8 +81,42 @@ export class TrackingKeys {
   /** Re-reads the file (after `mailbeacon keys rotate-tracking` in another process). */
   reload(): void {
     if (!this.file) return;
-    this.state = parseKeysFile(this.file, readFileSync(this.file, 'utf8'));
-    this.index();
+    const stamp = this.stamp();
+    const state = parseKeysFile(this.file, readFileSync(this.file, 'utf8'));
+    const previous = this.state;
+    this.state = state;
+    try {
+      this.index();
+    } catch (e) {
+      this.state = previous;
+      this.index();
+      throw e;
+    }
+    this.fileStamp = stamp;
+  }
+
+  /** Reloads when the file changed since we last read it, at most once per interval. A bad
+   *  file keeps the keys we have (the CLI replaces it atomically, so that is a hand edit). */
+  private refresh(): void {
+    const now = Date.now();
+    if (!this.file || now - this.checkedAt < RELOAD_CHECK_MS) return;
+    this.checkedAt = now;
+    if (this.stamp() === this.fileStamp) return;
+    try {
+      this.reload();
+    } catch {
+      /* keep serving with the keys in memory */
+    }
+  }
+
+  private stamp(): string {
+    if (!this.file) return '';
+    try {
+      const st = statSync(this.file);
+      return `${st.mtimeMs}:${st.size}:${st.ino}`;
+    } catch {
+      return '';
+    }
   }
 
   get currentKeyId(): number {
@@ -95,6 +136,7 @@ export class TrackingKeys {
     this.state = { current: key.id, keys: [...this.state.keys, key] };
     this.index();
     this.save();
+    this.fileStamp = this.stamp();
     return { newKeyId: key.id };
   }
 
@@ -108,11 +150,13 @@ export class TrackingKeys {
     this.state = { ...this.state, keys: this.state.keys.map((k) => (k.id === id ? { ...k, retiredAt: Date.now() } : k)) };
     this.index();
     this.save();
+    this.fileStamp = this.stamp();
   }
 
   /** The token for a message id (a lowercase UUID). */
   sign(messageId: string): string {
     if (!UUID_RE.test(messageId)) throw new TrackingKeyError('message id must be a lowercase UUID');
+    this.refresh();
     const buf = Buffer.allocUnsafe(TOKEN_BYTES);
     buf[0] = TOKEN_VERSION;
     buf.writeUInt16BE(this.currentKey.id, 1);
@@ -124,6 +168,7 @@ export class TrackingKeys {
   /** The message id a token names, or null for anything forged, truncated, altered or retired. */
   verify(token: string): string | null {
     if (token.length !== TOKEN_CHARS || !B64URL_RE.test(token)) return null;
+    this.refresh();
     const buf = Buffer.from(token, 'base64url');
     // Re-encoding must give the same text: rejects non-canonical trailing bits, so one
     // token has exactly one spelling (otherwise 4 spellings would count as the same open).
