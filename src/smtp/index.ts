@@ -64,6 +64,8 @@ export async function startSmtp(deps: SmtpDeps): Promise<SmtpHandle> {
     disableReverseLookup: true,
     // We relay nothing the client can steer by DSN; hide it rather than half-support it.
     hideDSN: true,
+    // Postbox replies carry RFC 3463 codes (250 2.6.0, 535 5.7.8 ...); the library hides them by default.
+    hideENHANCEDSTATUSCODES: false,
     logger: false,
     onAuth: handlers.onAuth,
     onMailFrom: handlers.onMailFrom,
