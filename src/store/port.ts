@@ -142,6 +142,8 @@ export interface OutboundOutcome {
   delayEmitted?: boolean;
   /** Events to append for the message in the same transaction (Delivery, Bounce, ...). */
   events: NewEvent[];
+  /** When the attempt ended (first failure time on a retry/bounce); defaults to the first event's `at`, else now. */
+  at?: number;
 }
 
 export interface OpenInput {

@@ -1,0 +1,151 @@
+// The SQLite schema of the store and its forward-only migrations, in one place.
+// `schema_version` holds the number of migrations applied; each migration runs once,
+// inside the same transaction that bumps the version, so a crash never leaves half a
+// schema. Trusts nothing but the file it is given; never edits a migration already shipped.
+import type Database from 'better-sqlite3';
+
+/** Migration n (1-based) takes the schema from version n-1 to n. Append only. */
+const MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE access_keys (
+    id          TEXT PRIMARY KEY,
+    secret      TEXT NOT NULL,
+    name        TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    revoked_at  INTEGER
+  );
+
+  CREATE TABLE identities (
+    name        TEXT PRIMARY KEY,
+    created_at  INTEGER NOT NULL,
+    config_set  TEXT
+  );
+
+  CREATE TABLE config_sets (
+    name        TEXT PRIMARY KEY,
+    created_at  INTEGER NOT NULL,
+    options     TEXT NOT NULL          -- JSON, SES v2 shapes
+  );
+
+  -- Soft-deleted rows stay so notification history keeps pointing at them; the
+  -- name is unique only among live rows, so a deleted name can be reused.
+  CREATE TABLE destinations (
+    id              INTEGER PRIMARY KEY,
+    config_set      TEXT NOT NULL,
+    name            TEXT NOT NULL,
+    enabled         INTEGER NOT NULL,
+    types           TEXT NOT NULL,     -- JSON array of MatchingEventType
+    kind            TEXT NOT NULL,
+    settings        TEXT NOT NULL,     -- JSON
+    disabled_reason TEXT,
+    created_at      INTEGER NOT NULL,
+    deleted_at      INTEGER
+  );
+  CREATE UNIQUE INDEX destinations_live_name ON destinations(config_set, name) WHERE deleted_at IS NULL;
+
+  -- The raw bytes live in their own table: the pixel hot path bumps event_seq and
+  -- open_count on every open, and SQLite rewrites the whole record on UPDATE, so a
+  -- 100 kB message in the same row would turn each open into a 100 kB write.
+  CREATE TABLE messages (
+    id               TEXT PRIMARY KEY,
+    accepted_at      INTEGER NOT NULL,
+    identity         TEXT NOT NULL,
+    mail_from        TEXT NOT NULL,
+    config_set       TEXT,
+    recipients       TEXT NOT NULL,    -- JSON array
+    tracked          INTEGER NOT NULL,
+    inject_outcome   TEXT NOT NULL,
+    mail             TEXT NOT NULL,    -- JSON: the notification "mail" object
+    delivery_options TEXT NOT NULL,    -- JSON
+    size             INTEGER NOT NULL,
+    status           TEXT NOT NULL,
+    event_seq        INTEGER NOT NULL, -- last seq handed out for this message
+    open_count       INTEGER NOT NULL
+  );
+  CREATE INDEX messages_by_accepted ON messages(accepted_at, id);
+
+  CREATE TABLE message_raw (
+    message_id  TEXT PRIMARY KEY REFERENCES messages(id),
+    raw         BLOB NOT NULL
+  );
+
+  -- Subscriptions of the message's set as they were at accept, one row per
+  -- (destination, matching type), so event -> notification rows is one INSERT ... SELECT.
+  CREATE TABLE message_destinations (
+    message_id      TEXT NOT NULL REFERENCES messages(id),
+    event_type      TEXT NOT NULL,
+    destination_id  INTEGER NOT NULL REFERENCES destinations(id),
+    PRIMARY KEY (message_id, event_type, destination_id)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE outbound (
+    id                INTEGER PRIMARY KEY,
+    message_id        TEXT NOT NULL REFERENCES messages(id),
+    recipient         TEXT NOT NULL,
+    state             TEXT NOT NULL,
+    attempts          INTEGER NOT NULL,
+    next_attempt_at   INTEGER NOT NULL,
+    lease_until       INTEGER NOT NULL,
+    first_failure_at  INTEGER,
+    delay_emitted     INTEGER NOT NULL,
+    last_error        TEXT
+  );
+  CREATE INDEX outbound_due ON outbound(next_attempt_at, id) WHERE state = 'pending';
+  CREATE INDEX outbound_by_message ON outbound(message_id);
+
+  -- Append-only event log; eventId = message_id || ':' || seq.
+  CREATE TABLE events (
+    id          INTEGER PRIMARY KEY,
+    message_id  TEXT NOT NULL REFERENCES messages(id),
+    seq         INTEGER NOT NULL,
+    kind        TEXT NOT NULL,
+    at          INTEGER NOT NULL,
+    detail      TEXT NOT NULL,         -- JSON: the type-specific block
+    UNIQUE (message_id, seq)
+  );
+
+  -- One delivery row per (event, destination). message_id is copied from the event
+  -- so the per-message ordering check is one index probe.
+  CREATE TABLE notifications (
+    id               INTEGER PRIMARY KEY,
+    event_rowid      INTEGER NOT NULL REFERENCES events(id),
+    destination_id   INTEGER NOT NULL REFERENCES destinations(id),
+    message_id       TEXT NOT NULL,
+    state            TEXT NOT NULL,
+    attempts         INTEGER NOT NULL,
+    next_attempt_at  INTEGER NOT NULL,
+    lease_until      INTEGER NOT NULL,
+    last_status      TEXT,
+    created_at       INTEGER NOT NULL,
+    delivered_at     INTEGER
+  );
+  -- The dispatcher's due query: pending rows of one destination by due time.
+  CREATE INDEX notifications_due ON notifications(destination_id, next_attempt_at, id) WHERE state = 'pending';
+  -- "Is there an earlier pending row of this message for this destination?"
+  CREATE INDEX notifications_head ON notifications(destination_id, message_id, id, next_attempt_at) WHERE state = 'pending';
+  -- History listing and replay by destination and time.
+  CREATE INDEX notifications_by_destination ON notifications(destination_id, created_at);
+  CREATE INDEX notifications_by_message ON notifications(message_id);
+  `,
+];
+
+export const SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the schema up to SCHEMA_VERSION. Refuses a file written by a newer build. */
+export function migrate(db: Database.Database): void {
+  db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+  const run = db.transaction(() => {
+    const row = db.prepare('SELECT version FROM schema_version').get() as { version: number } | undefined;
+    let version = row?.version ?? 0;
+    if (!row) db.prepare('INSERT INTO schema_version (version) VALUES (0)').run();
+    if (version > MIGRATIONS.length) {
+      throw new Error(`database schema version ${version} is newer than this build supports (${MIGRATIONS.length}); upgrade mailbeacon`);
+    }
+    for (; version < MIGRATIONS.length; version++) {
+      db.exec(MIGRATIONS[version]!);
+      db.prepare('UPDATE schema_version SET version = ?').run(version + 1);
+    }
+  });
+  // IMMEDIATE: two processes starting at once must not both try to migrate.
+  run.immediate();
+}

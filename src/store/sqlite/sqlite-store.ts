@@ -1,0 +1,446 @@
+// The embedded Store adapter (port.ts) over one SQLite file via better-sqlite3, WAL mode.
+// Each write method is one IMMEDIATE transaction, so when it returns the commit is in the
+// WAL: synchronous=NORMAL survives kill -9 of the process, FULL also a power cut.
+// Trusts its callers for validation (port rule); checks only uniqueness and existence.
+import Database from 'better-sqlite3';
+import { eventId, rfc3339 } from '../../events/model.js';
+import {
+  KIND_TO_MATCHING, StoreConflict,
+  type AccessKey, type ConfigSet, type ConfigSetOptions, type Destination, type DestinationSnapshot,
+  type Identity, type MessageStatus, type NewEvent, type NewMessage, type NotificationJob, type NotificationRow,
+  type NotificationState, type OpenInput, type OutboundJob, type OutboundOutcome, type OutboundState, type Page,
+  type Store, type StoredEvent, type StoredMessage,
+} from '../port.js';
+import {
+  boundLimit, decodeToken, encodeToken, toAccessKey, toConfigSet, toDestination, toEvent, toIdentity,
+  toMessage, toNotificationRow, toOutboundListItem,
+} from './rows.js';
+import { migrate } from './schema.js';
+import { prepareStatements, type Statements } from './statements.js';
+
+export interface SqliteStoreOptions {
+  file: string;
+  /** NORMAL (default) survives a process crash; FULL also survives power loss, at an fsync per commit. */
+  synchronous?: 'NORMAL' | 'FULL';
+}
+
+/** How long a writer waits for another process (the CLI) holding the write lock. */
+const BUSY_TIMEOUT_MS = 5000;
+
+function isUniqueViolation(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+/** Status of a message from the states of its recipients (see port.ts MessageStatus). */
+function messageStatus(rows: { state: string; first_failure_at: number | null; attempts: number }[]): MessageStatus {
+  const pending = rows.filter((r) => r.state === 'pending');
+  if (pending.length > 0) {
+    if (pending.some((r) => r.first_failure_at !== null)) return 'delayed';
+    return rows.length > pending.length || pending.some((r) => r.attempts > 0) ? 'sending' : 'queued';
+  }
+  if (rows.every((r) => r.state === 'delivered')) return 'delivered';
+  if (rows.every((r) => r.state === 'bounced' || r.state === 'suppressed')) return 'bounced';
+  if (rows.every((r) => r.state === 'captured')) return 'captured';
+  return 'partial';
+}
+
+export class SqliteStore implements Store {
+  readonly #db: Database.Database;
+  readonly #synchronous: 'NORMAL' | 'FULL';
+  #s: Statements | undefined;
+
+  constructor(opts: SqliteStoreOptions) {
+    this.#synchronous = opts.synchronous ?? 'NORMAL';
+    if (this.#synchronous !== 'NORMAL' && this.#synchronous !== 'FULL') {
+      throw new RangeError(`synchronous must be NORMAL or FULL, got ${String(opts.synchronous)}`);
+    }
+    this.#db = new Database(opts.file, { timeout: BUSY_TIMEOUT_MS });
+  }
+
+  get #st(): Statements {
+    if (!this.#s) throw new Error('SqliteStore: call init() before use');
+    return this.#s;
+  }
+
+  async init(): Promise<void> {
+    if (this.#s) return;
+    const db = this.#db;
+    db.pragma('journal_mode = WAL');
+    db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    db.pragma(`synchronous = ${this.#synchronous}`);
+    db.pragma('foreign_keys = ON');
+    migrate(db);
+    this.#s = prepareStatements(db);
+  }
+
+  async close(): Promise<void> {
+    if (this.#db.open) this.#db.close();
+    this.#s = undefined;
+  }
+
+  /** Runs fn in one IMMEDIATE transaction: takes the write lock up front, so a read-then-write
+   *  never fails half-way with SQLITE_BUSY when another process writes. */
+  #tx<T>(fn: () => T): T {
+    return this.#db.transaction(fn).immediate();
+  }
+
+  // ---- access keys ----
+
+  async createAccessKey(key: AccessKey): Promise<void> {
+    try {
+      this.#st.insertAccessKey.run({ ...key });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new StoreConflict(`access key ${key.id}`);
+      throw e;
+    }
+  }
+
+  async getAccessKey(id: string): Promise<AccessKey | undefined> {
+    const r = this.#st.getAccessKey.get(id);
+    return r && toAccessKey(r);
+  }
+
+  async listAccessKeys(): Promise<AccessKey[]> {
+    return this.#st.listAccessKeys.all().map(toAccessKey);
+  }
+
+  async revokeAccessKey(id: string, at: number): Promise<boolean> {
+    return this.#st.revokeAccessKey.run({ id, at }).changes > 0;
+  }
+
+  // ---- identities ----
+
+  async createIdentity(identity: Identity): Promise<void> {
+    try {
+      this.#st.insertIdentity.run({ name: identity.name, createdAt: identity.createdAt, configSet: identity.configurationSetName });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new StoreConflict(`identity ${identity.name}`);
+      throw e;
+    }
+  }
+
+  async getIdentity(name: string): Promise<Identity | undefined> {
+    const r = this.#st.getIdentity.get(name);
+    return r && toIdentity(r);
+  }
+
+  async listIdentities(limit: number, nextToken?: string): Promise<Page<Identity>> {
+    return this.#pageByName(this.#st.listIdentities, limit, nextToken, toIdentity);
+  }
+
+  async deleteIdentity(name: string): Promise<boolean> {
+    return this.#st.deleteIdentity.run(name).changes > 0;
+  }
+
+  async setIdentityConfigSet(name: string, configSetName: string | null): Promise<boolean> {
+    return this.#st.setIdentityConfigSet.run({ name, configSet: configSetName }).changes > 0;
+  }
+
+  /** Keyset paging by name: fetch one extra row to know whether a next page exists. */
+  #pageByName<R extends { name: string }, T>(stmt: Statements['listIdentities'] | Statements['listConfigSets'],
+    limit: number, nextToken: string | undefined, map: (r: R) => T): Page<T> {
+    const n = boundLimit(limit);
+    const after = nextToken ? (decodeToken(nextToken, ['string'])[0] as string) : '';
+    const rows = stmt.all({ after, limit: n + 1 }) as unknown as R[];
+    const more = rows.length > n;
+    const items = rows.slice(0, n);
+    return { items: items.map(map), nextToken: more ? encodeToken([items[items.length - 1]!.name]) : null };
+  }
+
+  // ---- configuration sets ----
+
+  async createConfigSet(set: ConfigSet): Promise<void> {
+    try {
+      this.#st.insertConfigSet.run({ name: set.name, createdAt: set.createdAt, options: JSON.stringify(set.options ?? {}) });
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new StoreConflict(`configuration set ${set.name}`);
+      throw e;
+    }
+  }
+
+  async getConfigSet(name: string): Promise<ConfigSet | undefined> {
+    const r = this.#st.getConfigSet.get(name);
+    return r && toConfigSet(r);
+  }
+
+  async listConfigSets(limit: number, nextToken?: string): Promise<Page<ConfigSet>> {
+    return this.#pageByName(this.#st.listConfigSets, limit, nextToken, toConfigSet);
+  }
+
+  async updateConfigSetOptions(name: string, options: ConfigSetOptions): Promise<boolean> {
+    return this.#st.updateConfigSetOptions.run({ name, options: JSON.stringify(options) }).changes > 0;
+  }
+
+  async deleteConfigSet(name: string): Promise<boolean> {
+    const s = this.#st;
+    return this.#tx(() => {
+      const gone = s.deleteConfigSet.run(name).changes > 0;
+      if (!gone) return false;
+      for (const { id } of s.softDeleteSetDestinations.all({ configSet: name, at: Date.now() })) {
+        s.killPendingOfDestination.run(id);
+      }
+      return true;
+    });
+  }
+
+  // ---- destinations ----
+
+  async createDestination(d: Omit<Destination, 'id'>): Promise<Destination> {
+    try {
+      const row = this.#st.insertDestination.get({
+        configSet: d.configSetName, name: d.name, enabled: d.enabled ? 1 : 0,
+        types: JSON.stringify(d.matchingEventTypes), kind: d.kind, settings: JSON.stringify(d.settings),
+        disabledReason: d.disabledReason, createdAt: d.createdAt,
+      });
+      return toDestination(row!);
+    } catch (e) {
+      if (isUniqueViolation(e)) throw new StoreConflict(`event destination ${d.name} in ${d.configSetName}`);
+      throw e;
+    }
+  }
+
+  async listDestinations(configSetName: string): Promise<Destination[]> {
+    return this.#st.listDestinations.all(configSetName).map(toDestination);
+  }
+
+  async getDestinationById(id: number): Promise<Destination | undefined> {
+    const r = this.#st.getDestinationById.get(id);
+    return r && toDestination(r);
+  }
+
+  async updateDestination(configSetName: string, name: string,
+    patch: Pick<Destination, 'enabled' | 'matchingEventTypes' | 'kind' | 'settings'>): Promise<Destination | undefined> {
+    const r = this.#st.updateDestination.get({
+      configSet: configSetName, name, enabled: patch.enabled ? 1 : 0,
+      types: JSON.stringify(patch.matchingEventTypes), kind: patch.kind, settings: JSON.stringify(patch.settings),
+    });
+    return r && toDestination(r);
+  }
+
+  async deleteDestination(configSetName: string, name: string): Promise<boolean> {
+    const s = this.#st;
+    return this.#tx(() => {
+      const row = s.softDeleteDestination.get({ configSet: configSetName, name, at: Date.now() });
+      if (!row) return false;
+      s.killPendingOfDestination.run(row.id);
+      return true;
+    });
+  }
+
+  async disableDestination(id: number, reason: string): Promise<void> {
+    this.#st.disableDestination.run({ id, reason });
+  }
+
+  async listAllDestinations(): Promise<Destination[]> {
+    return this.#st.listAllDestinations.all().map(toDestination);
+  }
+
+  // ---- messages and the outbound queue ----
+
+  async acceptMessage(msg: NewMessage, snapshot: DestinationSnapshot[], events: NewEvent[]): Promise<StoredEvent[]> {
+    const s = this.#st;
+    return this.#tx(() => {
+      try {
+        s.insertMessage.run({
+          id: msg.id, acceptedAt: msg.acceptedAt, identity: msg.identity, mailFrom: msg.mailFrom,
+          configSet: msg.configSetName, recipients: JSON.stringify(msg.recipients), tracked: msg.tracked ? 1 : 0,
+          injectOutcome: msg.injectOutcome, mail: JSON.stringify(msg.mail),
+          deliveryOptions: JSON.stringify(msg.deliveryOptions ?? {}), size: msg.raw.length, eventSeq: 0,
+        });
+      } catch (e) {
+        if (isUniqueViolation(e)) throw new StoreConflict(`message ${msg.id}`);
+        throw e;
+      }
+      s.insertRaw.run(msg.id, msg.raw);
+      for (const d of snapshot) {
+        for (const type of d.eventTypes) s.insertSnapshot.run(msg.id, type, d.destinationId);
+      }
+      for (const rcpt of msg.recipients) s.insertOutbound.run(msg.id, rcpt, msg.acceptedAt);
+      return this.#append(msg.id, events)!;
+    });
+  }
+
+  async getMessage(id: string): Promise<StoredMessage | undefined> {
+    const r = this.#st.getMessage.get(id);
+    return r && toMessage(r);
+  }
+
+  async getMessageRaw(id: string): Promise<Buffer | undefined> {
+    return this.#st.getMessageRaw.get(id)?.raw;
+  }
+
+  async listMessages(limit: number, nextToken?: string): Promise<Page<StoredMessage>> {
+    const s = this.#st;
+    const n = boundLimit(limit);
+    let rows;
+    if (nextToken) {
+      const [at, id] = decodeToken(nextToken, ['number', 'string']);
+      rows = s.listMessagesAfter.all({ at, id, limit: n + 1 });
+    } else {
+      rows = s.listMessagesFirst.all(n + 1);
+    }
+    const items = rows.slice(0, n);
+    const last = items[items.length - 1];
+    return { items: items.map(toMessage), nextToken: rows.length > n && last ? encodeToken([last.accepted_at, last.id]) : null };
+  }
+
+  async listMessageEvents(id: string): Promise<StoredEvent[]> {
+    return this.#st.listMessageEvents.all(id).map(toEvent);
+  }
+
+  async listMessageOutbound(id: string): Promise<{ recipient: string; state: OutboundState; attempts: number; lastError: string | null; nextAttemptAt: number }[]> {
+    return this.#st.listMessageOutbound.all(id).map(toOutboundListItem);
+  }
+
+  async claimOutbound(now: number, limit: number, leaseMs: number): Promise<OutboundJob[]> {
+    const s = this.#st;
+    const n = boundLimit(limit);
+    return this.#tx(() => {
+      const rows = s.selectDueOutbound.all({ now, limit: n });
+      const seen = new Set<string>();
+      for (const r of rows) {
+        s.leaseOutbound.run(now + leaseMs, r.id);
+        if (!seen.has(r.message_id)) {
+          seen.add(r.message_id);
+          s.markMessageSending.run(r.message_id);
+        }
+      }
+      return rows.map((r) => ({
+        id: r.id, messageId: r.message_id, recipient: r.recipient, attempts: r.attempts,
+        firstFailureAt: r.first_failure_at, delayEmitted: r.delay_emitted === 1, acceptedAt: r.accepted_at,
+        mailFrom: r.mail_from, deliveryOptions: JSON.parse(r.delivery_options) as OutboundJob['deliveryOptions'],
+      }));
+    });
+  }
+
+  async completeOutbound(outcomes: OutboundOutcome[]): Promise<void> {
+    const s = this.#st;
+    this.#tx(() => {
+      const touched = new Set<string>();
+      for (const o of outcomes) {
+        const retry = o.state === 'retry';
+        const at = o.at ?? o.events[0]?.at ?? Date.now();
+        const row = s.applyOutcome.get({
+          id: o.outboundId,
+          state: retry ? 'pending' : o.state,
+          nextAttemptAt: retry ? (o.nextAttemptAt ?? at) : null,
+          failed: retry || o.state === 'bounced' ? 1 : 0,
+          at,
+          delayEmitted: o.delayEmitted ? 1 : 0,
+          setError: o.lastError !== undefined ? 1 : 0,
+          lastError: o.lastError ?? null,
+        });
+        if (!row) continue; // unknown or already final: its outcome was applied once already
+        this.#append(row.message_id, o.events);
+        touched.add(row.message_id);
+      }
+      for (const id of touched) s.setMessageStatus.run(messageStatus(s.outboundStatesOf.all(id)), id);
+    });
+  }
+
+  // ---- events and notifications ----
+
+  async appendEvents(messageId: string, events: NewEvent[]): Promise<StoredEvent[]> {
+    const stored = this.#tx(() => this.#append(messageId, events));
+    if (!stored) throw new Error(`appendEvents: no message ${messageId}`);
+    return stored;
+  }
+
+  /** Appends events with the next seqs and fans each out to the snapshot; undefined when no message.
+   *  Must run inside a transaction. The one place events and notification rows are written. */
+  #append(messageId: string, events: NewEvent[]): StoredEvent[] | undefined {
+    const s = this.#st;
+    const bumped = s.bumpSeq.get({ id: messageId, n: events.length });
+    if (!bumped) return undefined;
+    let seq = bumped.event_seq - events.length;
+    return events.map((ev) => {
+      seq += 1;
+      this.#insertEvent(messageId, seq, ev);
+      return { ...ev, messageId, seq, eventId: eventId(messageId, seq) };
+    });
+  }
+
+  #insertEvent(messageId: string, seq: number, ev: NewEvent): void {
+    const s = this.#st;
+    const rowid = s.insertEvent.run(messageId, seq, ev.kind, ev.at, JSON.stringify(ev.detail)).lastInsertRowid;
+    s.fanOut.run({ eventRowid: rowid, messageId, at: ev.at, type: KIND_TO_MATCHING[ev.kind] });
+  }
+
+  async recordOpens(opens: OpenInput[]): Promise<(number | null)[]> {
+    const s = this.#st;
+    return this.#tx(() => opens.map((o) => {
+      const bumped = s.bumpOpen.get(o.messageId);
+      if (!bumped) return null;
+      this.#insertEvent(o.messageId, bumped.event_seq, {
+        kind: 'Open', at: o.at,
+        detail: { ipAddress: o.ipAddress, timestamp: rfc3339(o.at), userAgent: o.userAgent },
+      });
+      return bumped.event_seq;
+    }));
+  }
+
+  async claimNotifications(destinationId: number, now: number, limit: number, leaseMs: number): Promise<NotificationJob[]> {
+    const s = this.#st;
+    const n = boundLimit(limit);
+    return this.#tx(() => {
+      const rows = s.selectDueNotifications.all({ destinationId, now, limit: n });
+      for (const r of rows) s.leaseNotification.run(now + leaseMs, r.id);
+      return rows.map((r) => ({
+        id: r.id, destinationId: r.destination_id, event: toEvent(r),
+        mail: JSON.parse(r.mail) as Record<string, unknown>, attempts: r.attempts, createdAt: r.created_at,
+      }));
+    });
+  }
+
+  async markNotificationDelivered(id: number, at: number, status: string): Promise<void> {
+    this.#st.markDelivered.run({ id, at, status });
+  }
+
+  async markNotificationRetry(id: number, nextAttemptAt: number, status: string): Promise<void> {
+    const s = this.#st;
+    this.#tx(() => {
+      const row = s.markRetry.get({ id, nextAttemptAt, status });
+      if (row) s.pushBackLater.run({ id, nextAttemptAt, destinationId: row.destination_id, messageId: row.message_id });
+    });
+  }
+
+  async markNotificationDead(id: number, _at: number, status: string): Promise<void> {
+    this.#st.markDead.run({ id, status });
+  }
+
+  async listNotifications(filter: { destinationId?: number; messageId?: string; state?: NotificationState; since?: number; until?: number },
+    limit: number): Promise<NotificationRow[]> {
+    const s = this.#st;
+    const params = {
+      destinationId: filter.destinationId ?? null, messageId: filter.messageId ?? null, state: filter.state ?? null,
+      since: filter.since ?? null, until: filter.until ?? null, limit: boundLimit(limit),
+    };
+    // Pick the statement whose index matches the most selective key given.
+    const stmt = filter.messageId !== undefined ? s.listNotificationsByMessage
+      : filter.destinationId !== undefined ? s.listNotificationsByDestination : s.listNotificationsAll;
+    return stmt.all(params).map(toNotificationRow);
+  }
+
+  async replayNotifications(destinationId: number, filter: { since?: number; until?: number; states: NotificationState[] }, now: number): Promise<number> {
+    const has = (st: NotificationState) => (filter.states.includes(st) ? 1 : 0);
+    return this.#st.replay.run({
+      destinationId, now, since: filter.since ?? null, until: filter.until ?? null,
+      dead: has('dead'), delivered: has('delivered'), pending: has('pending'),
+    }).changes;
+  }
+
+  async nextNotificationDue(destinationId: number): Promise<number | null> {
+    return this.#st.nextNotificationDue.get(destinationId)?.t ?? null;
+  }
+
+  async destinationsWithPending(now: number): Promise<number[]> {
+    return this.#st.destinationsWithPending.all(now).map((r) => r.id);
+  }
+
+  // ---- metrics/health ----
+
+  async counts(): Promise<Record<string, number>> {
+    return { ...this.#st.counts.get()! };
+  }
+}
