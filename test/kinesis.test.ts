@@ -13,6 +13,11 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { createKinesisSink } from '../src/events/kinesis-sink.js';
 import { parseStreamArn } from '../src/events/kinesis-arn.js';
 import { renderEvent } from '../src/events/model.js';
+import { startDispatcher } from '../src/events/dispatcher.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Destination, NotificationJob } from '../src/store/port.js';
 
 const require = createRequire(import.meta.url);
@@ -208,6 +213,63 @@ describe('kinesis sink', () => {
       expect(out).toEqual([{ result: 'retry', status: 'InternalFailure' }, expect.objectContaining({ result: 'delivered' })]);
     } finally {
       await new Promise((r) => proxy.close(r));
+    }
+  });
+});
+
+describe('dispatcher -> kinesis destination (store-backed)', () => {
+  it('delivers every event of a message to the stream via the default credential chain', async () => {
+    // The dispatcher's own Kinesis sink takes credentials from the standard AWS variables.
+    process.env.AWS_ACCESS_KEY_ID = 'AKIDENV';
+    process.env.AWS_SECRET_ACCESS_KEY = 'env-secret';
+    await createStream('events-d');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'mailbeacon-kinesis-'));
+    const store = openSqliteStore({ file: path.join(dir, 'db.sqlite') });
+    await store.init();
+    const dispatcher = startDispatcher({ store, config: { allowPrivateWebhooks: true, notificationMaxAgeMs: 60_000 }, pollMs: 30, backoff: () => 30 });
+    try {
+      await store.createConfigSet({ name: 'cs', createdAt: Date.now(), options: {} });
+      const d = await store.createDestination({
+        configSetName: 'cs', name: 'yds', enabled: true, matchingEventTypes: ['SEND', 'OPEN'], kind: 'kinesis',
+        settings: { DeliveryStreamArn: `arn:aws:kinesis:ru-central1:b1gfolder:${endpoint}:events-d`, IamRoleArn: 'arn:aws:iam::1:role/r' },
+        disabledReason: null, createdAt: Date.now(),
+      });
+      const ids = ['0100-k-1', '0100-k-2'];
+      for (const id of ids) {
+        const at = Date.now();
+        await store.acceptMessage({
+          id, acceptedAt: at, identity: 'example.com', mailFrom: 'a@example.com', configSetName: 'cs', recipients: ['b@example.org'],
+          tracked: true, injectOutcome: 'injected', raw: Buffer.from('Subject: x\r\n\r\nx\r\n'), deliveryOptions: {},
+          mail: { timestamp: new Date(at).toISOString(), messageId: id, identityId: 'example.com', commonHeaders: { subject: 'x' }, tags: {} },
+        }, [{ destinationId: d.id, eventTypes: ['SEND', 'OPEN'] }], [{ kind: 'Send', at, detail: {} }]);
+        await store.recordOpens([1, 2].map((k) => ({ messageId: id, at: at + k, ipAddress: '198.51.100.4', userAgent: 'UA' })));
+      }
+      dispatcher.kick();
+      const end = Date.now() + 10_000;
+      while ((await store.listNotifications({ destinationId: d.id, state: 'delivered' }, 100)).length < 6 && Date.now() < end) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      const rows = await store.listNotifications({ destinationId: d.id }, 100);
+      expect(rows.map((r) => r.state)).toEqual(Array(6).fill('delivered'));
+      // Expected documents, rendered independently from what the store holds.
+      const expected: { data: string; partitionKey: string }[] = [];
+      for (const id of ids) {
+        const msg = await store.getMessage(id);
+        for (const ev of await store.listMessageEvents(id)) expected.push({ data: JSON.stringify(renderEvent(ev, msg!.mail)), partitionKey: id });
+      }
+      const recs = await readAll('events-d');
+      expect(recs).toHaveLength(6);
+      expect(new Set(recs.map((r) => r.data))).toEqual(new Set(expected.map((e) => e.data)));
+      for (const r of recs) expect(r.partitionKey).toBe((JSON.parse(r.data) as { mail: { messageId: string } }).mail.messageId);
+      // One shard, partition key = messageId: a message's events are in seq order in the stream.
+      for (const id of ids) {
+        const seqs = recs.filter((r) => r.partitionKey === id).map((r) => Number((JSON.parse(r.data) as { eventId: string }).eventId.split(':').pop()));
+        expect(seqs).toEqual([1, 2, 3]);
+      }
+    } finally {
+      await dispatcher.close();
+      await store.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -12,7 +12,7 @@ import type { Sink, SinkItem, SinkOutcome } from './sink.js';
 import type { Destination } from '../store/port.js';
 
 export const WEBHOOK_TIMEOUT_MS = 10_000;
-/** Concurrent POSTs per destination; also the keep-alive pool size per receiver host. */
+/** Concurrent POSTs per destination (the dispatcher's batch size for webhooks). */
 export const WEBHOOK_CONCURRENCY = 16;
 /** Response bytes read before the connection is dropped (we only need the status). */
 const MAX_RESPONSE_BYTES = 64 * 1024;
@@ -28,7 +28,10 @@ export function createWebhookSink(opts: WebhookSinkOptions): Sink {
   const timeoutMs = opts.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
   const now = opts.now ?? Date.now;
   const lookup = guardedLookup(opts.allowPrivate);
-  const agentOpts = { keepAlive: true, maxSockets: WEBHOOK_CONCURRENCY, lookup } as http.AgentOptions;
+  // No per-host socket cap: destinations sharing a receiver host must not share a queue, or a
+  // hanging one would hold every socket and stall the rest. Concurrency is bounded per
+  // destination by the batch size instead.
+  const agentOpts = { keepAlive: true, maxSockets: Infinity, maxFreeSockets: WEBHOOK_CONCURRENCY, lookup } as http.AgentOptions;
   const httpAgent = new http.Agent(agentOpts);
   const httpsAgent = new https.Agent(agentOpts);
 
