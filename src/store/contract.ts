@@ -44,10 +44,10 @@ export function runStoreContract(label: string, makeStore: MakeStore): void {
     });
 
     /** A set with destinations; returns them by name. */
-    async function makeSet(name: string, dests: Record<string, MatchingEventType[]>): Promise<Record<string, Destination>> {
+    async function makeSet<K extends string>(name: string, dests: Record<K, MatchingEventType[]>): Promise<Record<K, Destination>> {
       await store.createConfigSet({ name, createdAt: T0, options: {} });
-      const out: Record<string, Destination> = {};
-      for (const [dn, types] of Object.entries(dests)) {
+      const out = {} as Record<K, Destination>;
+      for (const [dn, types] of Object.entries(dests) as [K, MatchingEventType[]][]) {
         out[dn] = await store.createDestination({
           configSetName: name, name: dn, enabled: true, matchingEventTypes: types, kind: 'webhook',
           settings: { Url: `https://hooks.example/${dn}`, SigningSecret: 'whsec_x' }, disabledReason: null, createdAt: T0,
