@@ -110,6 +110,7 @@ export function createSubmitter(deps: SubmitterDeps): Submitter {
     const setName = headerSet || (req.configSetName ? String(req.configSetName).trim() : '') || identity.configurationSetName || null;
     const set = setName ? await resolveSet(setName) : null;
 
+    if (req.tags != null && !Array.isArray(req.tags)) throw new GatewayError('BadRequest', 'EmailTags must be a list of {Name, Value}.');
     const userTags: Tag[] = [...(req.tags ?? [])];
     checkTags(userTags);
     const tagHeader = headerValue(headers, TAGS_HEADER);

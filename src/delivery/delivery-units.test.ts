@@ -23,6 +23,9 @@ describe('verdictFromError', () => {
     expect(verdictFromError({ responseCode: 550, rejectedErrors: [{ responseCode: 452, response: '452 full' }] }))
       .toMatchObject({ kind: 'temporary', response: '452 full' });
     expect(verdictFromError({ code: 'ESOCKET', message: 'connect ECONNREFUSED' })).toMatchObject({ kind: 'temporary', connection: true });
+    // A 5xx to STARTTLS or AUTH is about our session, not the recipient: never a bounce.
+    expect(verdictFromError({ code: 'ETLS', command: 'STARTTLS', responseCode: 500, response: '500 not recognized' })).toMatchObject({ kind: 'temporary', connection: true });
+    expect(verdictFromError({ code: 'EAUTH', command: 'AUTH PLAIN', responseCode: 535, response: '535 bad credentials' })).toMatchObject({ kind: 'temporary', connection: true });
   });
 });
 

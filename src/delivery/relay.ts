@@ -23,6 +23,7 @@ export interface RelayOptions {
 
 interface SendFailure {
   code?: string;
+  command?: string;
   response?: string;
   responseCode?: number;
   message?: string;
@@ -30,7 +31,14 @@ interface SendFailure {
 }
 
 /** A verdict from nodemailer's error: the per-recipient reply when there is one. */
+/** Commands of the session setup: a refusal there is about our connection, not the message. */
+const SETUP_COMMANDS = /^(CONN|GREETING|EHLO|HELO|LHLO|STARTTLS|AUTH)\b/i;
+
 export function verdictFromError(err: SendFailure): RelayVerdict {
+  if ((err.command && SETUP_COMMANDS.test(err.command)) || err.code === 'ETLS' || err.code === 'EAUTH') {
+    const why = [err.code, err.response ?? err.message].filter(Boolean).join(' ').replace(/\s+/g, ' ').slice(0, 300);
+    return { kind: 'temporary', response: why || 'connection setup failed', connection: true };
+  }
   const e = err.rejectedErrors?.[0] ?? err;
   const code = e.responseCode ?? err.responseCode;
   const response = (e.response ?? err.response ?? '').trim();
