@@ -1,0 +1,99 @@
+// Test harness for the SES v2 API: createApiServer over a real SQLite store in a temp dir and
+// the real Submitter (real pixel tokens), an access key created in the store, the real
+// @aws-sdk/client-sesv2 client, and a SigV4-signing fetch for hand-made (bad) requests.
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SESv2Client } from '@aws-sdk/client-sesv2';
+import { SignatureV4 } from '@smithy/signature-v4';
+import { Hash } from '@smithy/hash-node';
+import { HttpRequest } from '@smithy/protocol-http';
+import { loadConfig, type Config } from '../../src/config.js';
+import { openSqliteStore } from '../../src/store/sqlite/index.js';
+import { createSubmitter } from '../../src/core/index.js';
+import { TrackingKeys, createPixelUrlFor } from '../../src/tracking/index.js';
+import { createApiServer } from '../../src/api/index.js';
+import type { Store } from '../../src/store/port.js';
+
+export interface ApiHarness {
+  url: string;
+  store: Store;
+  config: Config;
+  server: http.Server;
+  credentials: { accessKeyId: string; secretAccessKey: string };
+  logs: { msg: string; fields?: Record<string, unknown> }[];
+  ses(): SESv2Client;
+  /** Sends a SigV4-signed request (service ses) with the harness key unless overridden. */
+  signedFetch(method: string, pathAndQuery: string, body?: string | Buffer, opts?: SignOptions): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export interface SignOptions {
+  secret?: string;
+  accessKeyId?: string;
+  signingDate?: Date;
+  service?: string;
+  /** Extra headers sent and signed. */
+  headers?: Record<string, string>;
+  /** Replace the body after signing (tampering). */
+  bodyAfterSigning?: string | Buffer;
+}
+
+export async function startApiHarness(env: Record<string, string> = {}): Promise<ApiHarness> {
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailbeacon-api-'));
+  const config = loadConfig({
+    MAILBEACON_DATA_DIR: dataDir,
+    MAILBEACON_TRACKING_BASE_URL: 'http://127.0.0.1:8788',
+    MAILBEACON_ALLOW_PRIVATE_WEBHOOKS: 'true',
+    ...env,
+  });
+  const store = openSqliteStore({ file: path.join(dataDir, 'mailbeacon.db') });
+  await store.init();
+  const keys = TrackingKeys.loadOrCreate(dataDir);
+  const submitter = createSubmitter({ store, config, pixelUrlFor: createPixelUrlFor(config.trackingBaseUrl, keys) });
+  const credentials = { accessKeyId: 'AKIATESTAPI0000001', secretAccessKey: 'test-secret-' + Math.random().toString(36).slice(2) };
+  await store.createAccessKey({ id: credentials.accessKeyId, secret: credentials.secretAccessKey, name: 'api-test', createdAt: Date.now(), revokedAt: null });
+  const logs: ApiHarness['logs'] = [];
+  const server = createApiServer({ store, submitter, config, log: (msg, fields) => logs.push({ msg, fields }) });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  async function signedFetch(method: string, pathAndQuery: string, body?: string | Buffer, opts: SignOptions = {}): Promise<Response> {
+    const u = new URL(pathAndQuery, url);
+    const query: Record<string, string> = {};
+    u.searchParams.forEach((v, k) => { query[k] = v; });
+    const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(body);
+    const req = new HttpRequest({
+      method, protocol: 'http:', hostname: u.hostname, port: Number(u.port), path: u.pathname, query,
+      headers: {
+        host: u.host,
+        ...(payload ? { 'content-type': 'application/json', 'content-length': String(payload.length) } : {}),
+        ...opts.headers,
+      },
+      body: payload,
+    });
+    const signer = new SignatureV4({
+      credentials: { accessKeyId: opts.accessKeyId ?? credentials.accessKeyId, secretAccessKey: opts.secret ?? credentials.secretAccessKey },
+      region: 'ru-central1', service: opts.service ?? 'ses', sha256: Hash.bind(null, 'sha256'), applyChecksum: false,
+    });
+    const signed = await signer.sign(req, { signingDate: opts.signingDate ?? new Date() });
+    const headers = { ...signed.headers } as Record<string, string>;
+    delete headers.host;
+    const sent = opts.bodyAfterSigning ?? payload;
+    if (sent !== undefined) headers['content-length'] = String(Buffer.byteLength(sent));
+    return fetch(u, { method, headers, ...(sent !== undefined ? { body: sent } : {}) });
+  }
+
+  return {
+    url, store, config, server, credentials, logs, signedFetch,
+    ses: () => new SESv2Client({ endpoint: url, region: 'ru-central1', credentials, maxAttempts: 1 }),
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await store.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
