@@ -274,6 +274,42 @@ describe('dispatcher (webhook)', () => {
   });
 });
 
+describe('dispatcher shutdown and odd destinations', () => {
+  it('close() aborts in-flight requests at once and leaves them pending, due now', async () => {
+    await Promise.all(dispatchers.splice(0).map((d) => d.close())); // only this test's dispatcher runs
+    rx.rules.set('/shutdown', () => 'hang');
+    const [dest] = await setWith(['/shutdown']);
+    await message([dest!]);
+    const d = start({ webhookTimeoutMs: 10_000 });
+    d.kick();
+    await until(() => rx.on('/shutdown').length === 1, 5_000, 'request in flight');
+    const t0 = Date.now();
+    await d.close();
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    const [row] = await store.listNotifications({ destinationId: dest!.id }, 10);
+    expect(row).toMatchObject({ state: 'pending', lastStatus: 'aborted (shutdown)' });
+    expect(row!.nextAttemptAt).toBeLessThanOrEqual(Date.now());
+    // A new dispatcher (a restart) picks it up again with the same id.
+    rx.rules.set('/shutdown', () => ({ status: 200 }));
+    start().kick();
+    await until(async () => (await store.listNotifications({ destinationId: dest!.id, state: 'delivered' }, 10)).length === 1, 5_000, 'redelivery after restart');
+    expect(rx.on('/shutdown').map((r) => r.id)).toEqual([`${row!.eventId}`, `${row!.eventId}`]);
+  });
+
+  it('dead-letters rows of a destination type without a sink', async () => {
+    await store.createConfigSet({ name: 'set-other', createdAt: Date.now(), options: {} });
+    const other = await store.createDestination({
+      configSetName: 'set-other', name: 'sns', enabled: true, matchingEventTypes: ['SEND'], kind: 'other',
+      settings: { SnsDestination: { TopicArn: 'arn:aws:sns:us-east-1:1:t' } }, disabledReason: null, createdAt: Date.now(),
+    });
+    await message([other]);
+    dispatchers.at(-1)!.kick();
+    await until(async () => (await store.listNotifications({ destinationId: other.id, state: 'dead' }, 10)).length === 1, 5_000, 'dead letter');
+    const [row] = await store.listNotifications({ destinationId: other.id }, 10);
+    expect(row!.lastStatus).toBe('no sink for destination type "other"');
+  });
+});
+
 describe('address guard', () => {
   it('classifies addresses', () => {
     for (const a of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '::1', 'fe80::1', 'fc00::1', '::ffff:127.0.0.1', '0.0.0.0', '100.64.0.1', 'not-an-ip']) {

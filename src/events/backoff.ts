@@ -22,6 +22,9 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   if (v === undefined) return undefined;
   const s = v.trim();
   if (/^\d{1,10}$/.test(s)) return Number(s) * 1000;
+  // An HTTP-date starts with the day name (IMF-fixdate, RFC 850, asctime); Date.parse alone
+  // would read junk such as "-5" as a year.
+  if (!/^[A-Za-z]{3,9},? /.test(s)) return undefined;
   const at = Date.parse(s);
   if (Number.isNaN(at)) return undefined;
   return Math.max(0, at - now);
