@@ -50,9 +50,13 @@ export function createSubmitter(deps: SubmitterDeps): Submitter {
   const now = deps.now ?? Date.now;
   const newMessageId = deps.newMessageId ?? randomUUID;
 
-  async function resolveSet(name: string): Promise<ConfigSet> {
+  async function resolveSet(name: string, boundTo?: string): Promise<ConfigSet> {
     const set = await store.getConfigSet(name);
-    if (!set) throw new GatewayError('ConfigurationSetDoesNotExist', `Configuration set ${name} does not exist.`);
+    if (!set) {
+      throw new GatewayError('ConfigurationSetDoesNotExist', boundTo
+        ? `Configuration set ${name} (the default of identity ${boundTo}) does not exist.`
+        : `Configuration set ${name} does not exist.`);
+    }
     if (set.options.SendingOptions?.SendingEnabled === false) {
       throw new GatewayError('SendingPaused', `Sending is paused for configuration set ${name}.`);
     }
@@ -106,9 +110,9 @@ export function createSubmitter(deps: SubmitterDeps): Submitter {
     }
 
     // Configuration set: header, then API field, then the identity's default (SES order).
-    const headerSet = headerValue(headers, CONFIG_SET_HEADER);
-    const setName = headerSet || (req.configSetName ? String(req.configSetName).trim() : '') || identity.configurationSetName || null;
-    const set = setName ? await resolveSet(setName) : null;
+    const named = headerValue(headers, CONFIG_SET_HEADER) || (req.configSetName ? String(req.configSetName).trim() : '');
+    const set = named ? await resolveSet(named)
+      : identity.configurationSetName ? await resolveSet(identity.configurationSetName, identity.name) : null;
 
     if (req.tags != null && !Array.isArray(req.tags)) throw new GatewayError('BadRequest', 'EmailTags must be a list of {Name, Value}.');
     const userTags: Tag[] = [...(req.tags ?? [])];

@@ -117,7 +117,7 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
     const outcomes = await Promise.all(jobs.map((j) => handle(j, raw).catch((e: unknown): OutboundOutcome => {
       // A bug or a store read failure: retry later rather than lose or bounce the mail.
       log('delivery: attempt failed unexpectedly', { messageId: j.messageId, error: String((e as Error)?.message ?? e) });
-      return { outboundId: j.id, state: 'retry', nextAttemptAt: now() + backoff(j.attempts + 1), lastError: 'internal error', events: [] };
+      return outcomeFor(j, { kind: 'temporary', response: '451 4.3.0 Internal error in the gateway', connection: false });
     })));
     try {
       await store.completeOutbound(outcomes);
