@@ -243,6 +243,43 @@ describe('retries, bounces and restarts', () => {
     expect((await store.listMessageOutbound(res.messageId))[0]!.state).toBe('bounced');
   });
 
+  it('judges each recipient on its own: one bounced, one delivered, status partial', async () => {
+    const { store, submitter } = await rig();
+    plans.set('mixed-bad@dest.test', { code: 550, text: '5.1.1 No such user', times: Infinity });
+    const raw = htmlMessage('mixed-ok@dest.test', 'Cc: mixed-bad@dest.test\r\nBcc: Hidden <mixed-hidden@dest.test>');
+    const res = await submitter.submit({ raw, mailFrom: 'sender@example.com', recipients: ['mixed-ok@dest.test', 'mixed-bad@dest.test', 'mixed-hidden@dest.test'], configSetName: 'tracked', via: 'api' });
+    expect(res.injectOutcome).toBe('multiple-recipients');
+    const events = await waitFor('three outcomes', async () => {
+      const ev = await store.listMessageEvents(res.messageId);
+      return ev.length === 4 && ev;
+    });
+    expect(events.map((e) => e.kind).sort()).toEqual(['Bounce', 'Delivery', 'Delivery', 'Send']);
+    expect((await store.getMessage(res.messageId))!.status).toBe('partial');
+    const states = Object.fromEntries((await store.listMessageOutbound(res.messageId)).map((o) => [o.recipient, o.state]));
+    expect(states).toEqual({ 'mixed-ok@dest.test': 'delivered', 'mixed-bad@dest.test': 'bounced', 'mixed-hidden@dest.test': 'delivered' });
+    // Bcc never travels (every recipient gets the same bytes) but is reported in commonHeaders.
+    for (const r of receivedFor('mixed-ok@dest.test').concat(receivedFor('mixed-hidden@dest.test'))) expect(r.raw.toString()).not.toMatch(/^Bcc:/im);
+    const mail = (await store.getMessage(res.messageId))!.mail as { commonHeaders: Record<string, unknown> };
+    expect(mail.commonHeaders).toMatchObject({ cc: ['mixed-bad@dest.test'], bcc: ['Hidden <mixed-hidden@dest.test>'] });
+  });
+
+  it('an unreachable relay delays the mail (TransientCommunicationFailure), it does not bounce', async () => {
+    const closed = await startUpstream({ starttls: false });
+    const port = closed.port;
+    await new Promise<void>((r) => closed.server.close(() => r()));
+    const { store, submitter } = await rig({ relayUrl: `smtp://127.0.0.1:${port}`, backoff: () => 60_000 });
+    const res = await submitter.submit({ raw: textMessage('unreach@dest.test'), mailFrom: 'sender@example.com', recipients: ['unreach@dest.test'], configSetName: 'plain', via: 'api' });
+    const events = await waitFor('DeliveryDelay', async () => {
+      const ev = await store.listMessageEvents(res.messageId);
+      return ev.length === 2 && ev;
+    });
+    expect(events[1]).toMatchObject({ kind: 'DeliveryDelay', detail: { delayType: 'TransientCommunicationFailure' } });
+    const [row] = await store.listMessageOutbound(res.messageId);
+    expect(row).toMatchObject({ state: 'pending', attempts: 1 });
+    expect(row!.nextAttemptAt).toBeGreaterThan(Date.now() + 30_000);
+    expect((await store.getMessage(res.messageId))!.status).toBe('delayed');
+  });
+
   it('gives up with a Bounce when the max age runs out, after one DeliveryDelay', async () => {
     const { store, submitter } = await rig({ maxAgeMs: 400 });
     plans.set('down@dest.test', { code: 421, text: '4.4.2 Service not available', times: Infinity });
@@ -356,6 +393,12 @@ describe('accept rules', () => {
     const res = await r.submitter.submit({ raw: htmlMessage('bound@dest.test'), mailFrom: 'bound@example.org', recipients: ['bound@dest.test'], via: 'smtp' });
     expect((await r.store.getMessage(res.messageId))!.configSetName).toBe('tracked');
     expect(res.tracked).toBe(true);
+  });
+
+  it("a bound set that no longer exists is named in the error", async () => {
+    await r.store.createIdentity({ name: 'stale.example.net', createdAt: Date.now(), configurationSetName: 'deleted-set' });
+    await expect(r.submitter.submit({ raw: textMessage('x@dest.test'), mailFrom: 'a@stale.example.net', recipients: ['x@dest.test'], via: 'api' }))
+      .rejects.toMatchObject({ kind: 'ConfigurationSetDoesNotExist', message: expect.stringContaining('deleted-set (the default of identity stale.example.net)') });
   });
 
   it('an unknown or paused set is an error and nothing is stored', async () => {
