@@ -20,6 +20,7 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<Buff
       req.off('data', onData);
       req.off('end', onEnd);
       req.off('error', onError);
+      req.off('close', onClose);
       if (err) reject(err);
       else resolve(buf!);
     };
@@ -34,9 +35,12 @@ export function readBody(req: http.IncomingMessage, limit: number): Promise<Buff
     };
     const onEnd = () => finish(null, Buffer.concat(chunks, total));
     const onError = (e: Error) => finish(e);
+    // A client that hangs up mid-body must not leave this promise pending forever.
+    const onClose = () => finish(new Error('client closed the connection before the body ended'));
     req.on('data', onData);
     req.on('end', onEnd);
     req.on('error', onError);
+    req.once('close', onClose);
   });
 }
 

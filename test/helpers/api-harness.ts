@@ -83,7 +83,7 @@ export async function startApiHarness(env: Record<string, string> = {}): Promise
     delete headers.host;
     const sent = opts.bodyAfterSigning ?? payload;
     if (sent !== undefined) headers['content-length'] = String(Buffer.byteLength(sent));
-    return fetch(u, { method, headers, ...(sent !== undefined ? { body: sent } : {}) });
+    return fetch(u, { method, headers, ...(sent !== undefined ? { body: typeof sent === 'string' ? sent : new Uint8Array(sent) } : {}) });
   }
 
   return {
