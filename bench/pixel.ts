@@ -1,0 +1,240 @@
+// bench:pixel — the pixel server with durable recording against a bare node:http server
+// answering the same GIF, in one run, loaded over loopback by the same autocannon client.
+// Each server runs in its own child process (one core for it, one for the client on a 2-core
+// box); prints requests/s, p50/p99 latency, server CPU per request and the ratio to bare as a
+// markdown table, then checks that the store holds exactly one open per 2xx answer.
+// Usage: npm run bench:pixel   (BENCH_SECONDS=5 BENCH_CONNECTIONS=50 to change the load)
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
+import type { DestinationSnapshot } from '../src/store/port.js';
+import { openSqliteStore } from '../src/store/sqlite/index.js';
+import { GIF_HEADERS, PIXEL_GIF } from '../src/tracking/gif.js';
+import { createTrackingServer, TrackingKeys } from '../src/tracking/index.js';
+
+const SELF = fileURLToPath(import.meta.url);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const MESSAGES = 1000;
+const DISTINCT_PATHS = 500;
+
+type Kind = 'bare' | 'pixel' | 'no-store';
+interface Scenario { name: string; kind: Kind; synchronous?: 'NORMAL' | 'FULL'; windowMs?: number }
+interface ServeArgs { kind: Kind; dir?: string; synchronous?: 'NORMAL' | 'FULL'; windowMs?: number }
+type FromChild = { port: number } | { cpuMicros: number } | { metrics: Record<string, number>; cpuMicros: number };
+
+// ---------------------------------------------------------------- child: one server
+async function serve(args: ServeArgs): Promise<void> {
+  let server: http.Server;
+  let metrics: () => Record<string, number> = () => ({});
+  let close: () => Promise<void>;
+  if (args.kind === 'bare') {
+    server = http.createServer((_req, res) => {
+      res.writeHead(200, GIF_HEADERS as string[]);
+      res.end(PIXEL_GIF);
+    });
+    close = () => new Promise((r) => { server.close(() => r()); server.closeAllConnections(); });
+  } else {
+    const store = openSqliteStore({ file: path.join(args.dir!, 'mailbeacon.db'), synchronous: args.synchronous });
+    await store.init();
+    if (args.kind === 'no-store') {
+      // Attribution only: the whole handler and group commit, with a commit that writes
+      // nothing, so the table separates our HTTP/token cost from the store's write cost.
+      Object.defineProperty(store, 'recordOpens', { value: async (opens: unknown[]) => opens.map((_, i) => i + 1) });
+    }
+    const t = createTrackingServer({
+      store, keys: TrackingKeys.loadOrCreate(args.dir!), config: { trustedProxies: [] },
+      groupCommit: { windowMs: args.windowMs ?? 0 },
+    });
+    server = t.server;
+    metrics = () => ({ ...t.metrics() });
+    close = async () => { await t.close(); await store.close(); };
+  }
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const send = (m: FromChild) => process.send!(m);
+  process.on('message', (msg: string) => {
+    if (msg === 'cpu') send({ cpuMicros: cpuMicros() });
+    if (msg === 'stop') {
+      const cpu = cpuMicros();
+      void close().then(() => {
+        send({ metrics: metrics(), cpuMicros: cpu });
+        process.disconnect();
+      });
+    }
+  });
+  send({ port: (server.address() as AddressInfo).port });
+}
+
+function cpuMicros(): number {
+  const u = process.cpuUsage();
+  return u.user + u.system;
+}
+
+// ---------------------------------------------------------------- parent: load and report
+class Child {
+  private waiting: ((m: FromChild) => void)[] = [];
+  constructor(readonly proc: ChildProcess) {
+    proc.on('message', (m: FromChild) => this.waiting.shift()?.(m));
+  }
+  static start(args: ServeArgs): Promise<{ child: Child; port: number }> {
+    const child = new Child(fork(SELF, ['--serve', JSON.stringify(args)], { stdio: 'inherit' }));
+    return child.next().then((m) => ({ child, port: (m as { port: number }).port }));
+  }
+  next(): Promise<FromChild> {
+    return new Promise((resolve, reject) => {
+      this.waiting.push(resolve);
+      this.proc.once('exit', (code) => reject(new Error(`server child exited (${code})`)));
+    });
+  }
+  async cpu(): Promise<number> {
+    const p = this.next();
+    this.proc.send('cpu');
+    return ((await p) as { cpuMicros: number }).cpuMicros;
+  }
+  async stop(): Promise<{ metrics: Record<string, number>; cpuMicros: number }> {
+    const p = this.next();
+    this.proc.send('stop');
+    return (await p) as { metrics: Record<string, number>; cpuMicros: number };
+  }
+}
+
+async function prepareStore(dir: string, synchronous: 'NORMAL' | 'FULL'): Promise<{ ids: string[]; paths: string[] }> {
+  const store = openSqliteStore({ file: path.join(dir, 'mailbeacon.db'), synchronous });
+  await store.init();
+  await store.createConfigSet({ name: 'bench', createdAt: Date.now(), options: {} });
+  const snapshot: DestinationSnapshot[] = [];
+  for (const [name, types] of [['hook', ['OPEN', 'SEND']], ['stream', ['OPEN']]] as const) {
+    const d = await store.createDestination({
+      configSetName: 'bench', name, enabled: true, matchingEventTypes: [...types], kind: 'webhook',
+      settings: { Url: 'http://127.0.0.1:9/' }, disabledReason: null, createdAt: Date.now(),
+    });
+    snapshot.push({ destinationId: d.id, eventTypes: d.matchingEventTypes });
+  }
+  const ids: string[] = [];
+  for (let i = 0; i < MESSAGES; i++) {
+    const id = randomUUID();
+    await store.acceptMessage({
+      id, acceptedAt: Date.now(), identity: 'example.com', mailFrom: 'bench@example.com', configSetName: 'bench',
+      recipients: [`r${i}@example.net`], tracked: true, injectOutcome: 'injected',
+      mail: { messageId: id, source: 'bench@example.com', destination: [`r${i}@example.net`] },
+      raw: Buffer.from('Subject: bench\r\n\r\nx\r\n'), deliveryOptions: {},
+    }, snapshot, []);
+    ids.push(id);
+  }
+  await store.close();
+  const keys = TrackingKeys.loadOrCreate(dir);
+  const paths = ids.slice(0, DISTINCT_PATHS).map((id) => `/p/${keys.sign(id)}.gif`);
+  return { ids, paths };
+}
+
+interface Load { ok: number; other: number; seconds: number; rps: number; p50: number; p99: number; clientCpu: number; serverCpuPerReq: number }
+
+async function load(child: Child, port: number, paths: string[], opts: { amount?: number; duration?: number }): Promise<Load> {
+  const cpu0 = await child.cpu();
+  const me0 = process.cpuUsage();
+  const t0 = process.hrtime.bigint();
+  const r = await autocannon({
+    url: `http://127.0.0.1:${port}`, connections: CONNECTIONS, pipelining: 1,
+    ...(opts.amount ? { amount: opts.amount } : { duration: opts.duration ?? 1 }),
+    requests: paths.map((p) => ({ method: 'GET' as const, path: p })),
+  });
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const me = process.cpuUsage(me0);
+  const cpu1 = await child.cpu();
+  const ok = r['2xx'];
+  return {
+    ok, other: r.non2xx + r.errors + r.timeouts, seconds, rps: ok / seconds,
+    p50: r.latency.p50, p99: r.latency.p99,
+    clientCpu: (me.user + me.system) / 1e6 / seconds,
+    serverCpuPerReq: (cpu1 - cpu0) / Math.max(1, r.requests.total),
+  };
+}
+
+async function main(): Promise<void> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-bench-pixel-'));
+  const scenarios: Scenario[] = [
+    { name: 'bare node:http GIF (baseline)', kind: 'bare' },
+    { name: 'mailbeacon pixel, SQLite WAL synchronous=NORMAL', kind: 'pixel', synchronous: 'NORMAL' },
+    { name: 'mailbeacon pixel, NORMAL, 1 ms batch window', kind: 'pixel', synchronous: 'NORMAL', windowMs: 1 },
+    { name: 'mailbeacon pixel, synchronous=FULL (fsync per commit)', kind: 'pixel', synchronous: 'FULL' },
+    { name: 'mailbeacon pixel handler, commit writes nothing (attribution, NOT durable)', kind: 'no-store', synchronous: 'NORMAL' },
+  ];
+  const rows: string[] = [];
+  let baseline = 0;
+  let amount = 0;
+  let allDurable = true;
+  const checks: string[] = [];
+  const started = Date.now();
+  const loadBefore = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  try {
+    for (const [i, s] of scenarios.entries()) {
+      const dir = path.join(root, `s${i}`);
+      fs.mkdirSync(dir);
+      let paths = ['/p/any.gif'];
+      let ids: string[] = [];
+      if (s.kind !== 'bare') ({ ids, paths } = await prepareStore(dir, s.synchronous!));
+      const { child, port } = await Child.start({ kind: s.kind, dir, synchronous: s.synchronous, windowMs: s.windowMs });
+      // The bare warm-up sets a fixed request count for every run, so each run finishes every
+      // request it starts and the 2xx count is exact (a timed run drops answers in flight).
+      const warm = await load(child, port, paths, amount === 0 ? { duration: 1 } : { amount: Math.round(amount / SECONDS) });
+      if (amount === 0) amount = Math.max(10_000, Math.round(warm.rps * SECONDS / 1000) * 1000);
+      const run = await load(child, port, paths, { amount });
+      const { metrics } = await child.stop();
+      if (s.kind === 'bare') baseline = run.rps;
+      const ratio = run.rps / baseline;
+      rows.push(`| ${s.name} | ${fmt(run.rps, 0)} | ${fmt(run.p50, 1)} | ${fmt(run.p99, 1)} | ${fmt(run.serverCpuPerReq, 1)} | ${fmt(run.clientCpu * 100, 0)} % | ${s.kind === 'bare' ? '1.00' : fmt(ratio, 2)} | ${s.kind !== 'bare' ? `${metrics.batches} (avg ${fmt(metrics.opens! / Math.max(1, metrics.batches!), 1)}, max ${metrics.largestBatch})` : '-'} |`);
+      if (run.other > 0) checks.push(`${s.name}: ${run.other} non-2xx/errors/timeouts`);
+      if (s.kind === 'pixel') {
+        const answered = warm.ok + run.ok;
+        const store = openSqliteStore({ file: path.join(dir, 'mailbeacon.db') });
+        await store.init();
+        let recorded = 0;
+        for (const id of ids) recorded += (await store.getMessage(id))!.openCount;
+        const counts = await store.counts();
+        await store.close();
+        const ok = recorded === answered && counts.events === answered && counts.notificationsPending === 2 * answered && metrics.opens === answered;
+        if (!ok) allDurable = false;
+        checks.push(`${s.name}: ${answered} answered 2xx, ${recorded} opens recorded, ${counts.events} Open events, ${counts.notificationsPending} pending notifications (2 per open) -> ${ok ? 'OK' : 'MISMATCH'}`);
+      }
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  const out = [
+    `## bench:pixel — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}`,
+    `autocannon in the parent process, ${CONNECTIONS} connections, ${amount} requests per run after a warm-up; each server in its own process.`,
+    `Load average before the run: ${loadBefore}. "client CPU" is autocannon's share of one core: near 100 % means the client, not the server, is the limit.`,
+    '',
+    '| server | req/s | p50 ms | p99 ms | server CPU µs/req | client CPU | ratio to bare | commits (opens per commit) |',
+    '|---|---:|---:|---:|---:|---:|---:|---|',
+    ...rows,
+    '',
+    ...checks.map((c) => `- ${c}`),
+    '',
+    `every open durable before its 200: ${allDurable ? 'yes' : 'NO'}; total time ${fmt((Date.now() - started) / 1000, 1)} s`,
+  ];
+  process.stdout.write(out.join('\n') + '\n');
+  if (!allDurable) process.exitCode = 1;
+}
+
+function fmt(n: number, digits: number): string {
+  return Number.isFinite(n) ? n.toFixed(digits) : '-';
+}
+
+if (process.argv[2] === '--serve') {
+  serve(JSON.parse(process.argv[3]!) as ServeArgs).catch((e: unknown) => {
+    process.stderr.write(`bench server failed: ${(e as Error).message}\n`);
+    process.exit(1);
+  });
+} else {
+  main().catch((e: unknown) => {
+    process.stderr.write(`bench:pixel failed: ${(e as Error).stack ?? String(e)}\n`);
+    process.exit(1);
+  });
+}
