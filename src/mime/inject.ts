@@ -28,6 +28,11 @@ export function injectPixel(raw: Buffer, pixelUrl: string, opts?: { maxBytes?: n
   }
 }
 
+/** injectPixel without the safety net, so the fuzz test can see an exception that would hide as 'malformed'. Internal. */
+export function injectUnguarded(raw: Buffer, pixelUrl: string, opts?: { maxBytes?: number }): InjectResult {
+  return inject(raw, pixelUrl, opts?.maxBytes);
+}
+
 function inject(raw: Buffer, pixelUrl: string, maxBytesOpt: number | undefined): InjectResult {
   const skip = (reason: SkipReason): InjectResult => ({ injected: false, output: raw, reason });
   // 0, NaN or a negative limit must not silently turn the limit off
