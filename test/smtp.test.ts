@@ -16,6 +16,7 @@ import { startDeliveryWorker, type DeliveryWorker } from '../src/delivery/index.
 import { ensureTlsMaterial, sesSmtpPassword, startSmtp } from '../src/smtp/index.js';
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import type { Store } from '../src/store/port.js';
+import type { Submitter } from '../src/core/types.js';
 
 const KEY_ID = 'AKIAMAILBEACONSMTP01';
 const SECRET = 'smtp-test-secret-0123456789abcdefghijklmn';
@@ -32,6 +33,7 @@ let smtp: Awaited<ReturnType<typeof startSmtp>>;
 let delivery: DeliveryWorker;
 let sink: SMTPServer;
 let ca: string;
+let submitter: Submitter;
 const received: Received[] = [];
 
 const password = sesSmtpPassword(SECRET, 'ru-central1');
@@ -128,7 +130,7 @@ beforeAll(async () => {
     kind: 'webhook', settings: { Url: 'http://127.0.0.1:9/hook' }, disabledReason: null, createdAt: now,
   });
 
-  const submitter = createSubmitter({ store, config, pixelUrlFor: (id) => `${PIXEL_BASE}${id}.gif` });
+  submitter = createSubmitter({ store, config, pixelUrlFor: (id) => `${PIXEL_BASE}${id}.gif` });
   delivery = startDeliveryWorker({ store, config });
   smtp = await startSmtp({ store, submitter, config, onAccepted: () => delivery.kick() });
   ca = (await ensureTlsMaterial(config)).cert;
@@ -435,5 +437,96 @@ describe('SMTP submission: misbehaving clients', () => {
     // On this OpenSSL build the client side may refuse 1.1 by itself too; the server's
     // minVersion (TLSv1.2) is what holds on builds that still allow it.
     expect(await protocol({ minVersion: 'TLSv1', maxVersion: 'TLSv1.1', ciphers: 'DEFAULT:@SECLEVEL=0' })).toBeInstanceOf(Error);
+  });
+});
+
+describe('SMTP submission: per-connection and global limits', () => {
+  let small: Awaited<ReturnType<typeof startSmtp>>;
+  beforeAll(async () => {
+    small = await startSmtp({
+      store, submitter, config: { ...config, smtpListen: { host: '127.0.0.1', port: 0 }, smtpsListen: { host: '127.0.0.1', port: 0 } },
+      limits: { maxClients: 2, idleTimeoutMs: 700, maxConnectionMs: 1500, maxCommandsPerConnection: 12, maxMessagesPerConnection: 2, closeGraceMs: 500 },
+    });
+  });
+  afterAll(async () => { await small?.close(); });
+
+  async function authed() {
+    const s = await new Promise<tls.TLSSocket>((resolve, reject) => {
+      const c = tls.connect({ host: '127.0.0.1', port: small.ports.smtps!, ca: [ca], servername: 'localhost' }, () => resolve(c));
+      c.once('error', reject);
+    });
+    const next = replyReader(s);
+    expect(await next()).toMatch(/^220 /);
+    s.write('EHLO limits.test\r\n');
+    await next();
+    s.write(`AUTH PLAIN ${Buffer.from(`\0${KEY_ID}\0${password}`).toString('base64')}\r\n`);
+    expect(await next()).toMatch(/^235 /);
+    return { s, next };
+  }
+  async function untilClosed(next: () => Promise<string>): Promise<string> {
+    let last = '';
+    for (let r = await next(); r; r = await next()) last = r;
+    return last;
+  }
+
+  it('idle connection: 421 after the idle timeout', async () => {
+    const s = net.connect(small.ports.smtp!, '127.0.0.1');
+    const next = replyReader(s);
+    const t0 = Date.now();
+    expect(await next()).toMatch(/^220 /);
+    expect(await untilClosed(next)).toMatch(/^421 /);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(600);
+    s.destroy();
+  });
+
+  it('a connection that keeps talking is still closed at its maximum lifetime', async () => {
+    const { s, next } = await authed();
+    const t0 = Date.now();
+    const timer = setInterval(() => s.write('NOOP\r\n'), 300);
+    let last = '';
+    for (let r = await next(); r; r = await next()) last = r;
+    clearInterval(timer);
+    expect(last).toMatch(/^421 4\.4\.2 Connection open too long/);
+    expect(Date.now() - t0).toBeLessThan(2500);
+    s.destroy();
+  });
+
+  it('too many commands on one connection: 421', async () => {
+    const { s, next } = await authed();
+    for (let i = 0; i < 20; i++) s.write('NOOP\r\n');
+    expect(await untilClosed(next)).toMatch(/^421 4\.7\.0 Too many commands/);
+    s.destroy();
+  });
+
+  it('too many messages on one connection: 421 at the next MAIL FROM', async () => {
+    const { s, next } = await authed();
+    const before = await messageCount();
+    for (let i = 0; i < 2; i++) {
+      s.write('MAIL FROM:<news@example.com>\r\nRCPT TO:<limit@example.org>\r\nDATA\r\n');
+      expect(await next()).toMatch(/^250 /);
+      expect(await next()).toMatch(/^250 /);
+      expect(await next()).toMatch(/^354 /);
+      s.write(`From: news@example.com\r\nTo: limit@example.org\r\nSubject: n${i}\r\n\r\nbody\r\n.\r\n`);
+      expect(await next()).toMatch(/^250 2\.6\.0 OK: queued as /);
+    }
+    s.write('MAIL FROM:<news@example.com>\r\n');
+    expect(await next()).toMatch(/^421 4\.7\.0 Too many messages/);
+    expect(await messageCount()).toBe(before + 2);
+    s.destroy();
+  });
+
+  it('global connection limit: the connection past maxClients gets 421, a slot frees when one closes', async () => {
+    const open = [net.connect(small.ports.smtp!, '127.0.0.1'), net.connect(small.ports.smtp!, '127.0.0.1')];
+    const readers = open.map(replyReader);
+    for (const r of readers) expect(await r()).toMatch(/^220 /);
+    const third = net.connect(small.ports.smtp!, '127.0.0.1');
+    expect(await replyReader(third)()).toMatch(/^421 .*Too many connected clients/);
+    third.destroy();
+    open[0]!.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    const fourth = net.connect(small.ports.smtp!, '127.0.0.1');
+    expect(await replyReader(fourth)()).toMatch(/^220 /);
+    fourth.destroy();
+    open[1]!.destroy();
   });
 });

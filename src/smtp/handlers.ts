@@ -8,7 +8,7 @@ import type { SMTPServerAuthentication, SMTPServerAuthenticationResponse, SMTPSe
 import type { Config } from '../config.js';
 import type { Submitter } from '../core/types.js';
 import type { Store } from '../store/port.js';
-import { MAX_AUTH_FAILURES, MAX_MESSAGES_PER_CONNECTION } from './limits.js';
+import type { SmtpLimits } from './limits.js';
 import { verifySesSmtpPassword } from './password.js';
 import { REPLY, replyFor, type SmtpReplyError } from './replies.js';
 import type { SmtpLog } from './tls-material.js';
@@ -18,6 +18,7 @@ export interface HandlerDeps {
   submitter: Submitter;
   config: Pick<Config, 'smtpRegions' | 'maxMessageBytes'>;
   log: SmtpLog;
+  limits: Pick<SmtpLimits, 'maxAuthFailures' | 'maxMessagesPerConnection'>;
   onAccepted?: () => void;
 }
 
@@ -31,7 +32,7 @@ type Done = (err?: Error | null) => void;
 const DUMMY_SECRET = 'mailbeacon-no-such-key-'.padEnd(40, 'x');
 
 export function createHandlers(deps: HandlerDeps) {
-  const { store, submitter, config, log } = deps;
+  const { store, submitter, config, log, limits } = deps;
   const authFailures = new WeakMap<SMTPServerSession, number>();
 
   async function authenticate(auth: SMTPServerAuthentication): Promise<SmtpUser | undefined> {
@@ -58,7 +59,7 @@ export function createHandlers(deps: HandlerDeps) {
         authFailures.set(session, failures);
         // The username is an access key id (public); the password is never logged.
         log('smtp: authentication failed', { session: session.id, remote: session.remoteAddress, failures });
-        done(failures >= MAX_AUTH_FAILURES ? REPLY.tooManyAuthFailures() : REPLY.authFailed());
+        done(failures >= limits.maxAuthFailures ? REPLY.tooManyAuthFailures() : REPLY.authFailed());
       }, (e: unknown) => {
         log('smtp: authentication error', { session: session.id, error: (e as Error).message });
         done(REPLY.internal());
@@ -68,7 +69,7 @@ export function createHandlers(deps: HandlerDeps) {
     onMailFrom(address: SMTPServerAddress, session: SMTPServerSession, done: Done): void {
       // smtp-server refuses MAIL before AUTH itself (530); this is the second lock on the door.
       if (!session.user) return done(Object.assign(new Error('5.7.0 Authentication required'), { responseCode: 530 }));
-      if (session.transaction > MAX_MESSAGES_PER_CONNECTION) return done(REPLY.tooManyMessages());
+      if (session.transaction > limits.maxMessagesPerConnection) return done(REPLY.tooManyMessages());
       const from = address.address;
       if (!from) return done(REPLY.senderNotAllowed(''));
       submitter.findIdentity(from).then(

@@ -10,13 +10,13 @@ import type { Config, HostPort } from '../config.js';
 import type { Submitter } from '../core/types.js';
 import type { Store } from '../store/port.js';
 import { createHandlers } from './handlers.js';
-import { CLOSE_GRACE_MS, IDLE_TIMEOUT_MS, MAX_CLIENTS, MAX_COMMAND_LINE, MAX_COMMANDS_PER_CONNECTION,
-  MAX_CONNECTION_MS, MAX_UNAUTHENTICATED_COMMANDS } from './limits.js';
+import { resolveLimits, type SmtpLimits } from './limits.js';
 import { wrapReplies } from './replies.js';
 import { ensureTlsMaterial, type SmtpLog } from './tls-material.js';
 
 export { sesSmtpPassword, verifySesSmtpPassword } from './password.js';
 export { ensureTlsMaterial } from './tls-material.js';
+export { DEFAULT_LIMITS, type SmtpLimits } from './limits.js';
 
 export interface SmtpDeps {
   store: Store;
@@ -25,6 +25,8 @@ export interface SmtpDeps {
   log?: (m: string, f?: Record<string, unknown>) => void;
   /** Called after each message is durably queued; kicks the delivery worker. */
   onAccepted?: () => void;
+  /** Overrides of the per-connection bounds (tests); defaults in limits.ts. */
+  limits?: Partial<SmtpLimits>;
 }
 
 export interface SmtpHandle {
@@ -39,12 +41,13 @@ export interface SmtpHandle {
 export async function startSmtp(deps: SmtpDeps): Promise<SmtpHandle> {
   const { config } = deps;
   const log: SmtpLog = deps.log ?? (() => {});
+  const limits = resolveLimits(deps.limits);
   const servers: SMTPServer[] = [];
   const ports: SmtpHandle['ports'] = {};
   if (!config.smtpListen && !config.smtpsListen) return { ports, close: async () => {} };
 
   const { key, cert } = await ensureTlsMaterial(config, log);
-  const handlers = createHandlers({ store: deps.store, submitter: deps.submitter, config, log, onAccepted: deps.onAccepted });
+  const handlers = createHandlers({ store: deps.store, submitter: deps.submitter, config, log, limits, onAccepted: deps.onAccepted });
 
   const base: SMTPServerOptions = {
     banner: 'mailbeacon ESMTP submission',
@@ -56,11 +59,11 @@ export async function startSmtp(deps: SmtpDeps): Promise<SmtpHandle> {
     authOptional: false,
     allowInsecureAuth: config.smtpAllowInsecureAuth,
     authRequiredMessage: '5.7.0 Authentication required',
-    maxAllowedUnauthenticatedCommands: MAX_UNAUTHENTICATED_COMMANDS,
-    maxCommandLength: MAX_COMMAND_LINE,
-    maxClients: MAX_CLIENTS,
-    socketTimeout: IDLE_TIMEOUT_MS,
-    closeTimeout: CLOSE_GRACE_MS,
+    maxAllowedUnauthenticatedCommands: limits.maxUnauthenticatedCommands,
+    maxCommandLength: limits.maxCommandLine,
+    maxClients: limits.maxClients,
+    socketTimeout: limits.idleTimeoutMs,
+    closeTimeout: limits.closeGraceMs,
     disableReverseLookup: true,
     // We relay nothing the client can steer by DSN; hide it rather than half-support it.
     hideDSN: true,
@@ -76,11 +79,11 @@ export async function startSmtp(deps: SmtpDeps): Promise<SmtpHandle> {
 
   try {
     if (config.smtpListen) {
-      ports.smtp = await listen(new SubmissionServer(log, handlers.onClose, { ...base, secure: false }), config.smtpListen, servers);
+      ports.smtp = await listen(new SubmissionServer(log, limits, handlers.onClose, { ...base, secure: false }), config.smtpListen, servers);
       log('smtp: listening (STARTTLS)', { host: config.smtpListen.host, port: ports.smtp });
     }
     if (config.smtpsListen) {
-      ports.smtps = await listen(new SubmissionServer(log, handlers.onClose, { ...base, secure: true }), config.smtpsListen, servers);
+      ports.smtps = await listen(new SubmissionServer(log, limits, handlers.onClose, { ...base, secure: true }), config.smtpsListen, servers);
       log('smtp: listening (implicit TLS)', { host: config.smtpsListen.host, port: ports.smtps });
     }
   } catch (e) {
@@ -97,7 +100,7 @@ export async function startSmtp(deps: SmtpDeps): Promise<SmtpHandle> {
 class SubmissionServer extends SMTPServer {
   private readonly lifetimers = new Map<SMTPServerSession, NodeJS.Timeout>();
 
-  constructor(private readonly log: SmtpLog, private readonly onSessionClose: (s: SMTPServerSession) => void,
+  constructor(private readonly log: SmtpLog, private readonly limits: SmtpLimits, private readonly onSessionClose: (s: SMTPServerSession) => void,
     options: SMTPServerOptions) {
     super(options);
     // Without a listener, one client's socket error would be thrown and end the process.
@@ -110,11 +113,11 @@ class SubmissionServer extends SMTPServer {
     // super.connect adds exactly one connection synchronously; wrap it before any reply goes out.
     for (const conn of this.connections) {
       if (before.has(conn)) continue;
-      wrapReplies(conn, MAX_COMMANDS_PER_CONNECTION, () => this.log('smtp: command limit reached', { session: conn.session.id }));
+      wrapReplies(conn, this.limits.maxCommandsPerConnection, () => this.log('smtp: command limit reached', { session: conn.session.id }));
       const timer = setTimeout(() => {
         this.log('smtp: connection lifetime reached', { session: conn.session.id });
         conn.send(421, '4.4.2 Connection open too long, closing');
-      }, MAX_CONNECTION_MS);
+      }, this.limits.maxConnectionMs);
       timer.unref();
       this.lifetimers.set(conn.session, timer);
     }
