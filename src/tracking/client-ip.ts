@@ -27,10 +27,15 @@ export function createClientIpResolver(trustedProxies: readonly string[]): Clien
   });
   const trusted = (a: Addr): boolean => ranges.some(([net, bits]) => a.kind() === net.kind() && a.match(net, bits));
 
+  if (ranges.length === 0) {
+    // No proxy trusted: headers are never read, and the peer address is already canonical
+    // text from the kernel (only the v4-mapped form needs unwrapping).
+    return (peer) => (peer === undefined ? '' : peer.startsWith('::ffff:') && peer.includes('.') ? peer.slice(7) : peer);
+  }
   return (peer, xff, forwarded) => {
     const peerAddr = parseAddr(peer);
     if (!peerAddr) return '';
-    if (ranges.length === 0 || !trusted(peerAddr)) return peerAddr.toString();
+    if (!trusted(peerAddr)) return peerAddr.toString();
     // Forwarded is the standard; a proxy that sets it is preferred over X-Forwarded-For.
     const hops = forwarded !== undefined ? forwardedFor(join(forwarded)) : xff !== undefined ? join(xff).split(',') : [];
     let current = peerAddr;

@@ -50,6 +50,10 @@ describe('tracking tokens', () => {
     }
     expect(checked).toBe(TOKEN_CHARS * 63);
     expect(keys.verify(token + 'A')).toBeNull();
+    // characters outside base64url, including standard base64's + and / that decoders accept
+    for (const c of ['+', '/', '=', '.', ' ', '%', '\u00e9']) expect(keys.verify(c + token.slice(1))).toBeNull();
+    const std = Buffer.from(token, 'base64url').toString('base64').replace(/=+$/, '');
+    if (std !== token) expect(keys.verify(std)).toBeNull();
     expect(keys.verify('')).toBeNull();
     expect(keys.verify('%00'.repeat(14))).toBeNull();
   });

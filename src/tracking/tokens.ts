@@ -3,7 +3,7 @@
 // Layout (base64url, 42 chars): version(1) | keyId(uint16 BE) | messageId(16 bytes of the
 // UUID) | mac(12 bytes = HMAC-SHA256(secret, first 19 bytes) truncated, 96 bits, as IPsec does).
 // Trusts: nothing in the token until the MAC is checked in constant time. Holds no address.
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { PixelUrlFor } from '../core/types.js';
@@ -25,11 +25,10 @@ export const PIXEL_PREFIX = '/p/';
 export const PIXEL_SUFFIX = '.gif';
 
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-const B64URL_RE = /^[A-Za-z0-9_-]+$/;
 
 interface KeyRecord { id: number; secret: string; createdAt: number; retiredAt?: number }
 interface KeysFile { current: number; keys: KeyRecord[] }
-interface LiveKey { id: number; secret: Buffer; retired: boolean }
+interface LiveKey { id: number; secret: KeyObject; retired: boolean }
 
 export class TrackingKeyError extends Error {
   override name = 'TrackingKeyError';
@@ -167,11 +166,11 @@ export class TrackingKeys {
 
   /** The message id a token names, or null for anything forged, truncated, altered or retired. */
   verify(token: string): string | null {
-    if (token.length !== TOKEN_CHARS || !B64URL_RE.test(token)) return null;
+    if (token.length !== TOKEN_CHARS) return null;
     this.refresh();
     const buf = Buffer.from(token, 'base64url');
-    // Re-encoding must give the same text: rejects non-canonical trailing bits, so one
-    // token has exactly one spelling (otherwise 4 spellings would count as the same open).
+    // Re-encoding must give the same text: rejects characters outside base64url (the decoder
+    // skips them) and non-canonical trailing bits, so a token has exactly one spelling.
     if (buf.length !== TOKEN_BYTES || buf.toString('base64url') !== token) return null;
     if (buf[0] !== TOKEN_VERSION) return null;
     const key = this.live.get(buf.readUInt16BE(1));
@@ -184,7 +183,7 @@ export class TrackingKeys {
 
   private index(): void {
     const live = new Map<number, LiveKey>();
-    for (const k of this.state.keys) live.set(k.id, { id: k.id, secret: Buffer.from(k.secret, 'base64'), retired: k.retiredAt !== undefined });
+    for (const k of this.state.keys) live.set(k.id, { id: k.id, secret: createSecretKey(Buffer.from(k.secret, 'base64')), retired: k.retiredAt !== undefined });
     const current = live.get(this.state.current);
     if (!current || current.retired) throw new TrackingKeyError('the current tracking key is missing or retired');
     this.live = live;
@@ -206,7 +205,8 @@ export class TrackingKeys {
   }
 }
 
-function mac(secret: Buffer, token: Buffer): Buffer {
+// A KeyObject is measurably faster per HMAC than a Buffer key (~1 µs of ~6 here).
+function mac(secret: KeyObject, token: Buffer): Buffer {
   return createHmac('sha256', secret).update(token.subarray(0, HEADER_BYTES)).digest();
 }
 
