@@ -476,6 +476,19 @@ describe('bad input', () => {
     const r = await h.signedFetch('POST', sendPath, huge);
     await jsonError(r, 413, 'BadRequestException');
     await stillServing();
+    // Authenticated and chunked (no Content-Length): refused while streaming, not after buffering it all.
+    const chunk = new Uint8Array(64 * 1024).fill(65);
+    let sent = 0;
+    const stream = new ReadableStream<Uint8Array>({
+      pull(c) {
+        if (sent >= 5_000_000) return c.close();
+        sent += chunk.length;
+        c.enqueue(chunk);
+      },
+    });
+    const chunked = await h.signedFetch('POST', sendPath, undefined, { stream, headers: { 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } });
+    await jsonError(chunked, 413, 'BadRequestException');
+    await stillServing();
     expect(h.logs.filter((l) => l.msg.includes('internal'))).toEqual([]);
   });
 });

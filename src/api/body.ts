@@ -4,6 +4,12 @@
 import type http from 'node:http';
 import { GatewayError } from '../errors.js';
 
+/** Refuses a declared Content-Length over the limit before anything else is done. */
+export function checkDeclaredLength(req: http.IncomingMessage, limit: number): void {
+  const declared = req.headers['content-length'];
+  if (declared !== undefined && Number(declared) > limit) throw new GatewayError('PayloadTooLarge', `Request body is larger than ${limit} bytes.`);
+}
+
 export function readBody(req: http.IncomingMessage, limit: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const declared = req.headers['content-length'];

@@ -6,10 +6,10 @@ import http from 'node:http';
 import type { Config } from '../config.js';
 import type { Submitter } from '../core/types.js';
 import type { Store } from '../store/port.js';
-import { readBody, parseJsonObject } from './body.js';
+import { checkDeclaredLength, readBody, parseJsonObject } from './body.js';
 import { type Log, sendBytes, sendError, sendJson } from './respond.js';
 import { Router } from './router.js';
-import { verifySigV4 } from './sigv4.js';
+import { checkAuthHeaders, verifySignature } from './sigv4.js';
 import { sendEmail } from './send-email.js';
 import * as cs from './config-sets.js';
 import * as ed from './event-destinations.js';
@@ -71,6 +71,9 @@ export function createApiHandler(deps: ApiDeps): (req: http.IncomingMessage, res
   async function handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
     const url = req.url ?? '/';
     const method = req.method ?? 'GET';
+    checkDeclaredLength(req, limit);
+    // Strangers are refused on their headers alone, before their upload is buffered.
+    const auth = await checkAuthHeaders(req.headers, (k) => deps.store.getAccessKey(k), now());
     let body: Buffer;
     try {
       body = await readBody(req, limit);
@@ -80,7 +83,7 @@ export function createApiHandler(deps: ApiDeps): (req: http.IncomingMessage, res
       req.resume();
       return;
     }
-    const caller = await verifySigV4({ method, url, headers: req.headers, body }, (k) => deps.store.getAccessKey(k), now());
+    const caller = await verifySignature({ method, url, headers: req.headers, body }, auth);
     const qi = url.indexOf('?');
     const { handler, params } = router.match(method, qi < 0 ? url : url.slice(0, qi));
     const result = await handler({
@@ -93,7 +96,12 @@ export function createApiHandler(deps: ApiDeps): (req: http.IncomingMessage, res
   }
 
   return (req, res) => {
-    handle(req, res).catch((e: unknown) => sendError(res, e, log));
+    handle(req, res).catch((e: unknown) => {
+      // Refused before the body was read: close rather than drain an unauthenticated upload.
+      const unread = !req.readableEnded;
+      sendError(res, e, log, unread ? { connection: 'close' } : {});
+      if (unread) req.resume();
+    });
   };
 }
 

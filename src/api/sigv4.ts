@@ -72,18 +72,23 @@ function splitQuery(q: string): Record<string, string | string[]> {
   return out;
 }
 
+/** What the headers alone establish: who claims to sign, when, and over which headers. */
+export interface AuthHeaders { parsed: ParsedAuth; key: AccessKey; signedAt: number }
+
 /**
- * Verifies the request's SigV4 signature. Returns the caller's access key, or throws
- * GatewayError (MissingAuthentication, UnknownAccessKey, InvalidSignature, RequestExpired).
+ * Phase 1, before the body is read: Authorization syntax, scope, the 15-minute window and
+ * the key (exists, not revoked). Lets the server refuse strangers without buffering their
+ * upload. Throws GatewayError (MissingAuthentication, UnknownAccessKey, InvalidSignature,
+ * RequestExpired).
  */
-export async function verifySigV4(req: SignedRequest, getKey: (id: string) => Promise<AccessKey | undefined>, now: number): Promise<AccessKey> {
-  const auth = headerValue(req.headers.authorization);
+export async function checkAuthHeaders(headers: IncomingHttpHeaders, getKey: (id: string) => Promise<AccessKey | undefined>, now: number): Promise<AuthHeaders> {
+  const auth = headerValue(headers.authorization);
   if (!auth) throw new GatewayError('MissingAuthentication');
   const p = parseAuthorization(auth);
   if (p.service !== SERVICE) invalid(`Credential should be scoped to correct service: '${SERVICE}'.`);
   if (!/^[a-z0-9-]{1,32}$/.test(p.region)) invalid('Credential scope region is not valid.');
 
-  const amzDate = headerValue(req.headers['x-amz-date']);
+  const amzDate = headerValue(headers['x-amz-date']);
   if (!amzDate || !p.signedHeaders.includes('x-amz-date')) invalid('X-Amz-Date must be present and signed.');
   const signedAt = parseAmzDate(amzDate);
   if (!Number.isFinite(signedAt)) invalid('X-Amz-Date is not in the form YYYYMMDDTHHMMSSZ.');
@@ -93,7 +98,20 @@ export async function verifySigV4(req: SignedRequest, getKey: (id: string) => Pr
 
   const key = await getKey(p.accessKeyId);
   if (!key || key.revokedAt !== null) throw new GatewayError('UnknownAccessKey');
+  return { parsed: p, key, signedAt };
+}
 
+/** Both phases at once (for callers that already hold the body). */
+export async function verifySigV4(req: SignedRequest, getKey: (id: string) => Promise<AccessKey | undefined>, now: number): Promise<AccessKey> {
+  return verifySignature(req, await checkAuthHeaders(req.headers, getKey, now));
+}
+
+/**
+ * Phase 2, with the body: the payload hash and the signature itself, re-derived by the SDK
+ * signer and compared in constant time. Returns the caller's key or throws InvalidSignature.
+ */
+export async function verifySignature(req: SignedRequest, auth: AuthHeaders): Promise<AccessKey> {
+  const { parsed: p, key, signedAt } = auth;
   // The declared payload hash must describe this body; else a signed header could vouch
   // for a body that was swapped in transit.
   const declaredHash = headerValue(req.headers['x-amz-content-sha256']);

@@ -39,6 +39,8 @@ export interface SignOptions {
   headers?: Record<string, string>;
   /** Replace the body after signing (tampering). */
   bodyAfterSigning?: string | Buffer;
+  /** Send this stream chunked (no Content-Length) instead of `body`; sign with UNSIGNED-PAYLOAD. */
+  stream?: ReadableStream<Uint8Array>;
 }
 
 export async function startApiHarness(env: Record<string, string> = {}): Promise<ApiHarness> {
@@ -81,6 +83,10 @@ export async function startApiHarness(env: Record<string, string> = {}): Promise
     const signed = await signer.sign(req, { signingDate: opts.signingDate ?? new Date() });
     const headers = { ...signed.headers } as Record<string, string>;
     delete headers.host;
+    if (opts.stream) {
+      delete headers['content-length'];
+      return fetch(u, { method, headers, body: opts.stream, duplex: 'half' } as RequestInit);
+    }
     const sent = opts.bodyAfterSigning ?? payload;
     if (sent !== undefined) headers['content-length'] = String(Buffer.byteLength(sent));
     return fetch(u, { method, headers, ...(sent !== undefined ? { body: typeof sent === 'string' ? sent : new Uint8Array(sent) } : {}) });
