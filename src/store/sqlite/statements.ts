@@ -102,13 +102,17 @@ export function prepareStatements(db: Database.Database) {
       WHERE id = ? RETURNING event_seq`),
     insertEvent: p('INSERT INTO events (message_id, seq, kind, at, detail) VALUES (?, ?, ?, ?, ?)'),
     // One notification row per live, enabled snapshot destination subscribed to the event's
-    // type. A new row is never due before an earlier pending row of the same message and
-    // destination (one in backoff), so the dispatcher is not woken for a row it may not send.
+    // type. A new row is never due before the newest pending row of the same message and
+    // destination (pending rows of a message are kept in due order: see pushBackLater), so
+    // the dispatcher is not woken for a row that must wait behind a head in backoff.
+    // INDEXED BY: without statistics the planner would scan every pending row of the
+    // destination (a dead webhook's whole backlog) instead of this message's few.
     fanOut: p(`INSERT INTO notifications (event_rowid, destination_id, message_id, state, attempts,
         next_attempt_at, lease_until, last_status, created_at, delivered_at)
       SELECT @eventRowid, md.destination_id, @messageId, 'pending', 0,
-        MAX(@at, COALESCE((SELECT MAX(p.next_attempt_at) FROM notifications p
-          WHERE p.destination_id = md.destination_id AND p.message_id = @messageId AND p.state = 'pending'), @at)),
+        MAX(@at, COALESCE((SELECT p.next_attempt_at FROM notifications p INDEXED BY notifications_by_message
+          WHERE p.message_id = @messageId AND p.destination_id = md.destination_id AND p.state = 'pending'
+          ORDER BY p.id DESC LIMIT 1), @at)),
         0, NULL, @at, NULL
       FROM message_destinations md JOIN destinations d ON d.id = md.destination_id
       WHERE md.message_id = @messageId AND md.event_type = @type AND d.deleted_at IS NULL AND d.enabled = 1`),
