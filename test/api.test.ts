@@ -11,7 +11,7 @@ import {
   ListConfigurationSetsCommand, ListEmailIdentitiesCommand, MailFromDomainNotVerifiedException, MessageRejected, NotFoundException,
   PutConfigurationSetDeliveryOptionsCommand, PutConfigurationSetReputationOptionsCommand, PutConfigurationSetSendingOptionsCommand,
   PutConfigurationSetSuppressionOptionsCommand, PutConfigurationSetTrackingOptionsCommand, PutEmailIdentityConfigurationSetAttributesCommand,
-  SendEmailCommand, SESv2Client, SESv2ServiceException, UpdateConfigurationSetEventDestinationCommand,
+  SendEmailCommand, SESv2Client, SESv2ServiceException, TooManyRequestsException, UpdateConfigurationSetEventDestinationCommand,
 } from '@aws-sdk/client-sesv2';
 import { startApiHarness, type ApiHarness } from './helpers/api-harness.js';
 
@@ -365,6 +365,27 @@ describe('SendEmail', () => {
     await ses.send(new CreateEmailIdentityCommand({ EmailIdentity: 'bound.test', ConfigurationSetName: 'track' }));
     const r = await ses.send(new SendEmailCommand({ FromEmailAddress: 'x@bound.test', Destination: { ToAddresses: ['b@rcpt.test'] }, Content: { Simple: { Subject: { Data: 's' }, Body: { Html: { Data: '<p>x</p>' } } } } }));
     expect((await h.store.getMessage(r.MessageId!))?.configSetName).toBe('track');
+  });
+});
+
+describe('sending rate', () => {
+  it('answers TooManyRequestsException past the per-key rate', async () => {
+    const limited = await startApiHarness({}, { sendRateLimit: { perSecond: 0.001, burst: 2 } });
+    const c = limited.ses();
+    try {
+      await c.send(new CreateEmailIdentityCommand({ EmailIdentity: 'rate.test' }));
+      const send = () => c.send(new SendEmailCommand({ FromEmailAddress: 'a@rate.test', Destination: { ToAddresses: ['b@r.test'] }, Content: { Simple: { Subject: { Data: 's' }, Body: { Text: { Data: 't' } } } } }));
+      await send();
+      await send();
+      const e = await errorOf(send());
+      expect(e).toBeInstanceOf(TooManyRequestsException);
+      expect((e as TooManyRequestsException).$metadata.httpStatusCode).toBe(429);
+      // Other operations are not rate limited.
+      expect((await c.send(new ListEmailIdentitiesCommand({}))).EmailIdentities).toHaveLength(1);
+    } finally {
+      c.destroy();
+      await limited.stop();
+    }
   });
 });
 

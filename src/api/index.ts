@@ -8,9 +8,10 @@ import type { Submitter } from '../core/types.js';
 import type { Store } from '../store/port.js';
 import { checkDeclaredLength, readBody, parseJsonObject } from './body.js';
 import { type Log, sendBytes, sendError, sendJson } from './respond.js';
-import { Router } from './router.js';
+import { type RouteContext, Router } from './router.js';
 import { checkAuthHeaders, verifySignature } from './sigv4.js';
 import { sendEmail } from './send-email.js';
+import { type RateLimit, SendRateLimiter } from './rate-limit.js';
 import * as cs from './config-sets.js';
 import * as ed from './event-destinations.js';
 import * as id from './identities.js';
@@ -22,6 +23,8 @@ export interface ApiDeps {
   config: Config;
   now?: () => number;
   log?: (msg: string, fields?: Record<string, unknown>) => void;
+  /** SendEmail calls per access key (SES maximum send rate); none when absent. */
+  sendRateLimit?: RateLimit;
 }
 
 /** Base64 grows a message by 4/3 plus line breaks; JSON members add a little. */
@@ -29,10 +32,16 @@ export function bodyLimit(config: Config): number {
   return Math.ceil(config.maxMessageBytes * 1.4) + 64 * 1024;
 }
 
-export function buildRouter(): Router {
+export function buildRouter(limiter?: SendRateLimiter): Router {
   const r = new Router();
   const CS = '/v2/email/configuration-sets/:name';
-  r.add('POST', '/v2/email/outbound-emails', sendEmail)
+  const send = limiter
+    ? (ctx: RouteContext) => {
+      limiter.take(ctx.caller.id);
+      return sendEmail(ctx);
+    }
+    : sendEmail;
+  r.add('POST', '/v2/email/outbound-emails', send)
     .add('POST', '/v2/email/configuration-sets', cs.createConfigurationSet)
     .add('GET', '/v2/email/configuration-sets', cs.listConfigurationSets)
     .add('POST', '/v2/email/list-configuration-sets', cs.listConfigurationSets)
@@ -63,8 +72,8 @@ export function buildRouter(): Router {
 }
 
 export function createApiHandler(deps: ApiDeps): (req: http.IncomingMessage, res: http.ServerResponse) => void {
-  const router = buildRouter();
   const now = deps.now ?? Date.now;
+  const router = buildRouter(deps.sendRateLimit ? new SendRateLimiter(deps.sendRateLimit, now) : undefined);
   const log: Log = deps.log ?? ((msg, fields) => console.error(JSON.stringify({ msg, ...fields })));
   const limit = bodyLimit(deps.config);
 

@@ -14,7 +14,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { openSqliteStore } from '../../src/store/sqlite/index.js';
 import { createSubmitter } from '../../src/core/index.js';
 import { TrackingKeys, createPixelUrlFor } from '../../src/tracking/index.js';
-import { createApiServer } from '../../src/api/index.js';
+import { createApiServer, type ApiDeps } from '../../src/api/index.js';
 import type { Store } from '../../src/store/port.js';
 
 export interface ApiHarness {
@@ -43,7 +43,7 @@ export interface SignOptions {
   stream?: ReadableStream<Uint8Array>;
 }
 
-export async function startApiHarness(env: Record<string, string> = {}): Promise<ApiHarness> {
+export async function startApiHarness(env: Record<string, string> = {}, extra: Partial<ApiDeps> = {}): Promise<ApiHarness> {
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailbeacon-api-'));
   const config = loadConfig({
     MAILBEACON_DATA_DIR: dataDir,
@@ -58,7 +58,7 @@ export async function startApiHarness(env: Record<string, string> = {}): Promise
   const credentials = { accessKeyId: 'AKIATESTAPI0000001', secretAccessKey: 'test-secret-' + Math.random().toString(36).slice(2) };
   await store.createAccessKey({ id: credentials.accessKeyId, secret: credentials.secretAccessKey, name: 'api-test', createdAt: Date.now(), revokedAt: null });
   const logs: ApiHarness['logs'] = [];
-  const server = createApiServer({ store, submitter, config, log: (msg, fields) => logs.push({ msg, fields }) });
+  const server = createApiServer({ store, submitter, config, log: (msg, fields) => logs.push({ msg, fields }), ...extra });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
