@@ -83,7 +83,7 @@ describe('kill -9 under pixel load', () => {
       stop = true;
       await Promise.all(workers);
       agent.destroy();
-      expect(roundOk, `round ${round} had load`).toBeGreaterThan(100);
+      expect(roundOk, `round ${round} had load`).toBeGreaterThan(20);
     }
     expect(failed, 'the kill interrupted requests in flight').toBeGreaterThan(0);
 

@@ -77,6 +77,23 @@ describe('tracking tokens', () => {
     expect(TrackingKeys.loadOrCreate(dir).verify(k1.sign(id))).toBe(id);
   });
 
+  it('two processes creating the keys file at once end up with the same key', async () => {
+    const dir = tmp();
+    const { spawn } = await import('node:child_process');
+    const url = new URL('./tokens.ts', import.meta.url).pathname;
+    const script = `import { TrackingKeys } from ${JSON.stringify(url)}; process.stdout.write(TrackingKeys.loadOrCreate(${JSON.stringify(dir)}).sign('00000000-0000-4000-8000-000000000000'));`;
+    const run = () => new Promise<string>((resolve, reject) => {
+      const c = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]);
+      let out = '';
+      c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+      c.on('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`exit ${code}`))));
+    });
+    const tokens = await Promise.all([run(), run(), run(), run()]);
+    expect(new Set(tokens).size).toBe(1);
+    expect(TrackingKeys.loadOrCreate(dir).verify(tokens[0]!)).toBe('00000000-0000-4000-8000-000000000000');
+    expect(fs.readdirSync(dir)).toEqual([KEYS_FILE]);
+  }, 30_000);
+
   it('rotates: new key signs, old key verifies until retired', () => {
     const dir = tmp();
     const keys = TrackingKeys.loadOrCreate(dir);

@@ -4,7 +4,7 @@
 // UUID) | mac(12 bytes = HMAC-SHA256(secret, first 19 bytes) truncated, 96 bits, as IPsec does).
 // Trusts: nothing in the token until the MAC is checked in constant time. Holds no address.
 import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import type { PixelUrlFor } from '../core/types.js';
 
@@ -65,9 +65,13 @@ export class TrackingKeys {
     }
     if (text === null) {
       const keys = new TrackingKeys(file, { current: 1, keys: [newKey(1)] });
-      keys.save();
-      keys.fileStamp = keys.stamp();
-      return keys;
+      // Two processes starting at once (server and CLI) must not each keep a different first
+      // key: only one creation wins (link fails if the file exists); the loser reads the winner's.
+      if (keys.save(true)) {
+        keys.fileStamp = keys.stamp();
+        return keys;
+      }
+      text = readFileSync(file, 'utf8');
     }
     return new TrackingKeys(file, parseKeysFile(file, text));
   }
@@ -191,17 +195,39 @@ export class TrackingKeys {
   }
 
   /** Atomic replace (write temp, fsync, rename) so a crash never leaves a torn keys file. */
-  private save(): void {
-    if (!this.file) return;
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    const fd = openSync(tmp, 'w', 0o600);
+  /** With `exclusive`, returns false (writing nothing) when the file already exists. */
+  private save(exclusive = false): boolean {
+    if (!this.file) return true;
+    const tmp = `${this.file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+    const fd = openSync(tmp, 'wx', 0o600);
     try {
       writeSync(fd, JSON.stringify(this.state, null, 2) + '\n');
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, this.file);
+    if (!exclusive) {
+      renameSync(tmp, this.file);
+      return true;
+    }
+    try {
+      linkSync(tmp, this.file);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') {
+        unlinkSync(tmp);
+        return false;
+      }
+      // A file system without hard links: plain rename (the race is then not guarded).
+      if (code === 'EPERM' || code === 'ENOTSUP' || code === 'ENOSYS') {
+        renameSync(tmp, this.file);
+        return true;
+      }
+      unlinkSync(tmp);
+      throw e;
+    }
+    unlinkSync(tmp);
+    return true;
   }
 }
 
