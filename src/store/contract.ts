@@ -349,6 +349,50 @@ export function runStoreContract(label: string, makeStore: MakeStore): void {
         expect(await store.recordOpens([])).toEqual([]);
       });
 
+      it('numbers several opens of one message in one batch consecutively; a batch of only unknown ids writes nothing', async () => {
+        const { o } = await makeSet('set1', { o: ['OPEN'] });
+        await store.acceptMessage(newMessage('m1'), snap(o), [send()]);
+        const open = (at: number) => ({ messageId: 'm1', at, ipAddress: '198.51.100.7', userAgent: 'Mail/1.0' });
+        expect(await store.recordOpens([open(T0 + 1), open(T0 + 2), open(T0 + 3)])).toEqual([2, 3, 4]);
+        const before = await store.counts();
+        expect(await store.recordOpens([{ ...open(T0), messageId: 'x' }, { ...open(T0), messageId: 'y' }])).toEqual([null, null]);
+        expect(await store.counts()).toEqual(before);
+        const rows = await store.listNotifications({ messageId: 'm1', destinationId: o.id }, 10);
+        expect(rows.map((n) => [n.eventId, n.createdAt, n.nextAttemptAt])).toEqual([
+          ['m1:2', T0 + 1, T0 + 1], ['m1:3', T0 + 2, T0 + 2], ['m1:4', T0 + 3, T0 + 3]]);
+      });
+
+      it('concurrent recordOpens calls all land, with distinct seqs', async () => {
+        const { o } = await makeSet('set1', { o: ['OPEN'] });
+        await store.acceptMessage(newMessage('m1'), snap(o), []);
+        const calls = Array.from({ length: 20 }, (_, i) =>
+          store.recordOpens([{ messageId: 'm1', at: T0 + i, ipAddress: '::1', userAgent: 'u' }, { messageId: 'm1', at: T0 + i, ipAddress: '::1', userAgent: 'u' }]));
+        const seqs = (await Promise.all(calls)).flat();
+        expect(new Set(seqs).size).toBe(40);
+        expect([...seqs].sort((a, b) => a! - b!)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+        expect((await store.getMessage('m1'))!.openCount).toBe(40);
+        expect(await store.listNotifications({ destinationId: o.id }, 100)).toHaveLength(40);
+      });
+
+      it('routes by the snapshot taken at accept, not by later edits of the set', async () => {
+        const { o } = await makeSet('set1', { o: ['OPEN'] });
+        await store.acceptMessage(newMessage('m1'), snap(o), [send()]);
+        await store.updateDestination('set1', 'o', { enabled: true, matchingEventTypes: ['OPEN', 'SEND', 'DELIVERY'], kind: 'webhook', settings: {} });
+        const late = await store.createDestination({ ...o, name: 'late', id: undefined } as never);
+        await store.appendEvents('m1', [{ kind: 'Delivery', at: T0 + 1, detail: {} }]);
+        await store.recordOpens([{ messageId: 'm1', at: T0 + 2, ipAddress: '::1', userAgent: 'u' }]);
+        expect((await store.listNotifications({ destinationId: o.id }, 10)).map((n) => n.kind)).toEqual(['Open']);
+        expect(await store.listNotifications({ destinationId: late.id }, 10)).toEqual([]);
+      });
+
+      it('stores large and binary raw messages byte for byte', async () => {
+        const raw = Buffer.alloc(3 * 1024 * 1024);
+        for (let i = 0; i < raw.length; i++) raw[i] = (i * 31 + 7) & 0xff;
+        await store.acceptMessage(newMessage('big', { raw }), [], []);
+        expect((await store.getMessageRaw('big'))!.equals(raw)).toBe(true);
+        expect((await store.getMessage('big'))!.size).toBe(raw.length);
+      });
+
       it('a disabled destination gets no new notification rows', async () => {
         const { o } = await makeSet('set1', { o: ['OPEN'] });
         await store.acceptMessage(newMessage('m1'), snap(o!), []);
@@ -428,6 +472,41 @@ export function runStoreContract(label: string, makeStore: MakeStore): void {
         expect(await store.listNotifications({ destinationId: a.id, since: T0 + 2 }, 10)).toHaveLength(1);
         expect(await store.listNotifications({ destinationId: a.id, until: T0 + 2 }, 10)).toHaveLength(2);
         expect(await store.listNotifications({ destinationId: a.id }, 1)).toHaveLength(1);
+      });
+
+      it('a retry ends the lease: the row is due again at its retry time', async () => {
+        const { a } = await setup();
+        const [h] = await store.claimNotifications(a.id, T0 + 10, 1, 60_000);
+        await store.markNotificationRetry(h!.id, T0 + 100, 'timeout');
+        expect(await store.claimNotifications(a.id, T0 + 99, 10, 60_000)).toEqual([expect.objectContaining({ event: expect.objectContaining({ eventId: 'm2:1' }) })]);
+        expect((await store.claimNotifications(a.id, T0 + 100, 10, 60_000)).map((j) => [j.id, j.attempts])).toEqual([[h!.id, 1]]);
+        const row = (await store.listNotifications({ destinationId: a.id, messageId: 'm1' }, 1))[0]!;
+        expect(row).toMatchObject({ id: h!.id, attempts: 1, lastStatus: 'timeout', nextAttemptAt: T0 + 100, state: 'pending' });
+      });
+
+      it('a row killed by destination deletion while in flight stays dead on retry, becomes delivered on success', async () => {
+        const { a } = await setup();
+        const [h1, h2] = await store.claimNotifications(a.id, T0 + 10, 10, 60_000);
+        await store.deleteDestination('set1', 'a');
+        await store.markNotificationRetry(h1!.id, T0 + 100, '503');
+        await store.markNotificationDelivered(h2!.id, T0 + 20, '200');
+        const rows = await store.listNotifications({ destinationId: a.id }, 10);
+        expect(rows.map((n) => [n.eventId, n.state])).toEqual([['m1:1', 'dead'], ['m2:1', 'delivered'], ['m1:2', 'dead']]);
+        expect(await store.claimNotifications(a.id, T0 + 1000, 10, 1000)).toEqual([]);
+      });
+
+      it('replays dead and delivered rows together when both are asked for', async () => {
+        const { a } = await setup();
+        const jobs = await store.claimNotifications(a.id, T0 + 10, 10, 60_000);
+        await store.markNotificationDead(jobs[0]!.id, T0 + 20, 'gave up');
+        await store.markNotificationDelivered(jobs[1]!.id, T0 + 20, '200');
+        expect(await store.replayNotifications(a.id, { states: ['dead', 'delivered'] }, T0 + 30)).toBe(2);
+        const rows = await store.listNotifications({ destinationId: a.id }, 10);
+        expect(rows.every((r) => r.state === 'pending' && r.deliveredAt === null)).toBe(true);
+        expect(rows.filter((r) => r.eventId !== 'm1:2').every((r) => r.attempts === 0 && r.nextAttemptAt === T0 + 30)).toBe(true);
+        // the other destination's rows were not touched
+        expect(await store.listNotifications({ state: 'dead' }, 10)).toEqual([]);
+        expect(await store.replayNotifications(a.id, { states: [] }, T0 + 40)).toBe(0);
       });
 
       it('schedules: nextNotificationDue and destinationsWithPending', async () => {

@@ -49,6 +49,8 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #synchronous: 'NORMAL' | 'FULL';
   #s: Statements | undefined;
+  /** Built once: db.transaction() makes new wrapper functions on every call. */
+  #inTx: Database.Transaction<(fn: () => unknown) => unknown> | undefined;
 
   constructor(opts: SqliteStoreOptions) {
     this.#synchronous = opts.synchronous ?? 'NORMAL';
@@ -72,17 +74,20 @@ export class SqliteStore implements Store {
     db.pragma('foreign_keys = ON');
     migrate(db);
     this.#s = prepareStatements(db);
+    this.#inTx = db.transaction((fn: () => unknown) => fn());
   }
 
   async close(): Promise<void> {
     if (this.#db.open) this.#db.close();
     this.#s = undefined;
+    this.#inTx = undefined;
   }
 
   /** Runs fn in one IMMEDIATE transaction: takes the write lock up front, so a read-then-write
    *  never fails half-way with SQLITE_BUSY when another process writes. */
   #tx<T>(fn: () => T): T {
-    return this.#db.transaction(fn).immediate();
+    if (!this.#inTx) throw new Error('SqliteStore: call init() before use');
+    return this.#inTx.immediate(fn) as T;
   }
 
   // ---- access keys ----
