@@ -454,6 +454,9 @@ describe('bad input', () => {
     await jsonError(await h.signedFetch('POST', '/v2/configuration-sets', '{}'), 404, 'UnknownOperationException');
     await jsonError(await h.signedFetch('PATCH', '/v2/email/identities/x.test', '{}'), 404, 'UnknownOperationException');
     await jsonError(await h.signedFetch('GET', '/v2/email/identities/%E0%A4%A'), 400, 'BadRequestException');
+    expect(await errorOf(ses.send(new ListConfigurationSetsCommand({ NextToken: 'garbage' })))).toBeInstanceOf(BadRequestException);
+    await jsonError(await h.signedFetch('GET', '/v2/mailbeacon/messages?PageSize=0'), 400, 'BadRequestException');
+    await jsonError(await h.signedFetch('GET', '/v2/mailbeacon/messages?NextToken=%7B%7D'), 400, 'BadRequestException');
     await stillServing();
   });
 

@@ -1,3 +1,4 @@
+// Unit tests of the per-key SendEmail token bucket (burst, refill, isolation between keys).
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../errors.js';
 import { SendRateLimiter } from './rate-limit.js';

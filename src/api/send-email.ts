@@ -50,7 +50,7 @@ export async function sendEmail(ctx: RouteContext): Promise<RouteResult> {
     raw: msg.raw,
     mailFrom: msg.mailFrom,
     recipients: msg.recipients,
-    configSetName: configSetName ?? null,
+    configSetName: configSetName || null,
     tags: emailTags,
     callerIdentity: ctx.caller.id,
     via: 'api',
