@@ -93,7 +93,7 @@ export const SQL = {
   // bumped once by the number of its events (the UPDATE's row lock serialises concurrent
   // writers, RETURNING gives each its own range), events are numbered in input order, and each
   // gets one notification row per live, enabled snapshot destination subscribed to its type.
-  // A new row is never due before an earlier pending row of the same message and destination
+  // A new row is never due before the newest pending row of the same message and destination
   // (one in backoff), as in the SQLite fan-out. Inputs of unknown messages produce no row.
   append: q('append_events', `WITH input AS (
       SELECT t.message_id, t.kind, t.at, t.detail, t.event_type, t.ord
@@ -117,10 +117,11 @@ export const SQL = {
     ), fan AS (
       INSERT INTO notifications (${NOTIFICATION_COLUMNS})
       SELECT ins.id, md.destination_id, ins.message_id, 'pending', 0,
-        -- "+ 0" keeps the planner from answering MAX by walking notifications_due backwards
-        -- across every message of the destination; notifications_head finds this message's rows.
-        GREATEST(ins.at, COALESCE((SELECT MAX(p.next_attempt_at + 0) FROM notifications p
-          WHERE p.destination_id = md.destination_id AND p.message_id = ins.message_id AND p.state = 'pending'), ins.at)),
+        -- Pending rows of a message are kept in due order (pushBackLater), so the newest one
+        -- carries the latest due time: one probe of notifications_by_message, not a scan.
+        GREATEST(ins.at, COALESCE((SELECT p.next_attempt_at FROM notifications p
+          WHERE p.message_id = ins.message_id AND p.destination_id = md.destination_id AND p.state = 'pending'
+          ORDER BY p.id DESC LIMIT 1), ins.at)),
         0, NULL, ins.at, NULL
       FROM ins
         JOIN numbered nb ON nb.message_id = ins.message_id AND nb.seq = ins.seq
