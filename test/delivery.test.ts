@@ -18,6 +18,8 @@ interface Received { from: string; to: string[]; raw: Buffer; secure: boolean }
 const plans = new Map<string, { code: number; text: string; times: number }>();
 const attempts = new Map<string, number>();
 const received: Received[] = [];
+/** Per-recipient pause before the upstream answers DATA, to catch sends in flight. */
+const slow = new Map<string, number>();
 
 function startUpstream(opts: { starttls: boolean }): Promise<{ server: SMTPServer; port: number }> {
   const server = new SMTPServer({
@@ -39,7 +41,9 @@ function startUpstream(opts: { starttls: boolean }): Promise<{ server: SMTPServe
     onData(stream, session: SMTPServerSession, cb) {
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
+      stream.on('end', async () => {
+        const pause = Math.max(0, ...session.envelope.rcptTo.map((r) => slow.get(r.address.toLowerCase()) ?? 0));
+        if (pause) await new Promise((r) => setTimeout(r, pause));
         received.push({
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
@@ -313,6 +317,37 @@ describe('retries, bounces and restarts', () => {
     const got = receivedFor('restart@dest.test');
     expect(got).toHaveLength(1);
     expect(got[0]!.raw.toString()).toContain('http://t.test/o/' + res.messageId);
+  });
+});
+
+describe('shutdown and crashes', () => {
+  it('close() waits for a send in flight and records its outcome', async () => {
+    const { store, submitter, worker } = await rig();
+    slow.set('inflight@dest.test', 700);
+    const res = await submitter.submit({ raw: textMessage('inflight@dest.test'), mailFrom: 'sender@example.com', recipients: ['inflight@dest.test'], configSetName: 'plain', via: 'api' });
+    worker.kick();
+    await waitFor('send in flight', async () => (attempts.get('inflight@dest.test') ?? 0) > 0);
+    await worker.close();
+    expect(receivedFor('inflight@dest.test')).toHaveLength(1);
+    expect(await kinds(store, res.messageId)).toEqual(['Send', 'Delivery']);
+    expect((await store.listMessageOutbound(res.messageId))[0]!.state).toBe('delivered');
+  });
+
+  it("a crashed worker's leased rows come back when the lease ends, and are delivered once", async () => {
+    const { store, file } = await openStore();
+    await seed(store);
+    const submitter = createSubmitter({ store, config: { maxMessageBytes: 64 * 1024, maxRecipients: 5 }, pixelUrlFor: (id) => 'http://t.test/o/' + id });
+    const res = await submitter.submit({ raw: textMessage('crashed@dest.test'), mailFrom: 'sender@example.com', recipients: ['crashed@dest.test'], configSetName: 'plain', via: 'api' });
+    // The "crashed" worker: it leased the row and never reported back.
+    const leasedAt = Date.now();
+    expect(await store.claimOutbound(leasedAt, 10, 1500)).toHaveLength(1);
+    await store.close();
+    const { store: reopened, worker } = await rig({ file, seeded: true });
+    worker.kick();
+    await new Promise((r) => setTimeout(r, 200));
+    if (Date.now() - leasedAt < 1400) expect(receivedFor('crashed@dest.test')).toHaveLength(0); // still leased
+    await waitFor('Delivery after the lease', async () => (await kinds(reopened, res.messageId)).includes('Delivery'));
+    expect(receivedFor('crashed@dest.test')).toHaveLength(1);
   });
 });
 

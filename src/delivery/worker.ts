@@ -25,7 +25,8 @@ export interface DeliveryWorkerDeps {
   relayOptions?: RelayOptions;
   /** Rows leased per round: the active-queue window (Postfix qmgr), default 50. */
   batchSize?: number;
-  /** How long a leased row stays ours; longer than any send can take. Default 10 min. */
+  /** How long a leased row stays ours; longer than a whole batch can take (50 sends over
+   *  5 connections at the 120 s socket timeout is 20 min). Default 30 min. */
   leaseMs?: number;
   /** Wait of the delay@ simulator between its DeliveryDelay and its Delivery (default 2 s). */
   simulatorDelayMs?: number;
@@ -58,7 +59,7 @@ export function startDeliveryWorker(deps: DeliveryWorkerDeps): DeliveryWorker {
   const backoff = deps.backoff ?? defaultBackoff;
   const hostname = deps.hostname ?? osHostname();
   const batchSize = deps.batchSize ?? 50;
-  const leaseMs = deps.leaseMs ?? 10 * MINUTE;
+  const leaseMs = deps.leaseMs ?? 30 * MINUTE;
   const simulatorDelayMs = deps.simulatorDelayMs ?? 2000;
   const relay = config.relayUrl ? new Relay(config.relayUrl, deps.relayOptions) : null;
 
