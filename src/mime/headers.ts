@@ -34,6 +34,16 @@ function isWsp(c: number | undefined): boolean {
   return c === 0x20 || c === 0x09;
 }
 
+// Loops, not /[ \t]+$/: that regex is quadratic on a long run of blanks followed by text,
+// and header values come from untrusted mail.
+function trimWsp(s: string): string {
+  let a = 0;
+  let b = s.length;
+  while (a < b && (s.charCodeAt(a) === 0x20 || s.charCodeAt(a) === 0x09)) a++;
+  while (b > a && (s.charCodeAt(b - 1) === 0x20 || s.charCodeAt(b - 1) === 0x09)) b--;
+  return s.slice(a, b);
+}
+
 /** The message's own line ending, taken from its first line (CRLF when it has none). */
 export function detectEol(raw: Buffer): '\r\n' | '\n' {
   const i = raw.indexOf(LF);
@@ -48,7 +58,7 @@ export function scanHeaderBlock(raw: Buffer, start: number, end: number): Header
   let cur: { start: number; nameEnd: number; lines: string[]; name: string } | null = null;
   const flush = (fieldEnd: number): void => {
     if (!cur) return;
-    fields.push({ name: cur.name, value: cur.lines.join('').replace(/^[ \t]+|[ \t]+$/g, ''), start: cur.start, end: fieldEnd });
+    fields.push({ name: cur.name, value: trimWsp(cur.lines.join('')), start: cur.start, end: fieldEnd });
     cur = null;
   };
   while (pos < end) {
@@ -71,9 +81,12 @@ export function scanHeaderBlock(raw: Buffer, start: number, end: number): Header
       (cur as { lines: string[] }).lines.push(raw.toString('utf8', pos, lineEnd));
     } else {
       flush(pos);
-      const colon = raw.indexOf(0x3a, pos);
-      if (colon !== -1 && colon < lineEnd) {
-        const name = raw.toString('latin1', pos, colon).replace(/[ \t]+$/, '');
+      // a bounded scan of this line only: indexOf on the whole buffer would make colon-less
+      // lines quadratic
+      let colon = pos;
+      while (colon < lineEnd && raw[colon] !== 0x3a) colon++;
+      if (colon < lineEnd) {
+        const name = trimWsp(raw.toString('latin1', pos, colon));
         // a line that is not "name: value" is ignored, as RFC 5322 parsers commonly do
         if (/^[\x21-\x39\x3b-\x7e]+$/.test(name)) {
           cur = { start: pos, nameEnd: colon, name, lines: [raw.toString('utf8', colon + 1, lineEnd)] };

@@ -133,6 +133,21 @@ describe('injectPixel', () => {
       expect(ms).toBeLessThan(2000);
     });
 
+    it('colon-less header lines before a large colon-less body stay linear', () => {
+      const raw = Buffer.concat([Buffer.from('x\r\n'.repeat(80_000) + '\r\n'), Buffer.alloc(5_000_000, 0x79)]);
+      const { r, ms } = timed(raw);
+      expect(r.injected ? 'injected' : r.reason).toBe('no-html');
+      expect(ms).toBeLessThan(2000);
+    });
+
+    it('long runs of blanks in header names and values stay linear', () => {
+      const blanks = ' '.repeat(100_000);
+      const raw = Buffer.from(`Subject:${blanks}x\r\n${blanks}Y: z\r\nContent-Type: text/html\r\n\r\n<p>x</p>`);
+      const { r, ms } = timed(raw);
+      expect(r.injected).toBe(true);
+      expect(ms).toBeLessThan(2000);
+    });
+
     it('many empty parts stop at the part limit', () => {
       const raw = Buffer.from('Content-Type: multipart/mixed; boundary=p\r\n\r\n' + '--p\r\n\r\n'.repeat(50_000) + '--p--\r\n');
       const { r, ms } = timed(raw);

@@ -13,8 +13,8 @@ export interface QpLine {
   /** Encoded span of the physical line, [start, end) with its line break. */
   start: number;
   end: number;
-  /** The line's own line break bytes ('' for a last line without one). */
-  eol: string;
+  /** Length of the line's own line break (2 CRLF, 1 LF, 0 for a last line without one). */
+  eolLen: number;
   soft: boolean;
   /** Decoded content of the line (without its hard line break) is decoded[decStart, decStart + decLen). */
   decStart: number;
@@ -40,7 +40,8 @@ export function qpDecode(body: Buffer): { decoded: Buffer; lines: QpLine[] } {
     const hasEol = nl !== -1;
     if (!hasEol) nl = body.length;
     let contentEnd = hasEol && nl > pos && body[nl - 1] === CR ? nl - 1 : nl;
-    const eol = body.toString('latin1', contentEnd, hasEol ? nl + 1 : nl);
+    const end = hasEol ? nl + 1 : nl;
+    const eolLen = end - contentEnd;
     // RFC 2045 6.7 rule 3: trailing whitespace was added in transport and must be deleted
     while (contentEnd > pos && (body[contentEnd - 1] === 0x20 || body[contentEnd - 1] === 0x09)) contentEnd--;
     // a final "=" is always a soft break: an escape triplet ends in a hex digit, never in "="
@@ -61,9 +62,8 @@ export function qpDecode(body: Buffer): { decoded: Buffer; lines: QpLine[] } {
       out[o++] = c;
     }
     const decLen = o - decStart;
-    if (!soft) for (let i = 0; i < eol.length; i++) out[o++] = eol.charCodeAt(i);
-    const end = hasEol ? nl + 1 : nl;
-    lines.push({ start: pos, end, eol, soft, decStart, decLen });
+    if (!soft) for (let i = end - eolLen; i < end; i++) out[o++] = body[i]!;
+    lines.push({ start: pos, end, eolLen, soft, decStart, decLen });
     pos = end;
   }
   return { decoded: out.subarray(0, o), lines };
@@ -88,7 +88,7 @@ export function qpSplice(body: Buffer, decoded: Buffer, lines: QpLine[], at: num
   }
   const content = Buffer.concat([decoded.subarray(line.decStart, at), insert, decoded.subarray(at, line.decStart + line.decLen)]);
   const width = line.soft ? MAX_ENCODED_LINE - 1 : MAX_ENCODED_LINE; // leave room for the soft "="
-  const text = wrapQp(libqp.encode(content), width, eol) + (line.soft ? '=' : '') + line.eol;
+  const text = wrapQp(libqp.encode(content), width, eol) + (line.soft ? '=' : '') + body.toString('latin1', line.end - line.eolLen, line.end);
   return { start: line.start, end: line.end, bytes: Buffer.from(text, 'latin1') };
 }
 
