@@ -170,6 +170,7 @@ async function main(): Promise<void> {
   let amount = 0;
   let allDurable = true;
   const checks: string[] = [];
+  const storeLines: string[] = [];
   const started = Date.now();
   const loadBefore = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   try {
@@ -203,6 +204,7 @@ async function main(): Promise<void> {
         checks.push(`${s.name}: ${answered} answered 2xx, ${recorded} opens recorded, ${counts.events} Open events, ${counts.notificationsPending} pending notifications (2 per open) -> ${ok ? 'OK' : 'MISMATCH'}`);
       }
     }
+    storeLines.push(...await storeCost(path.join(root, 'store-cost')));
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
@@ -217,10 +219,37 @@ async function main(): Promise<void> {
     '',
     ...checks.map((c) => `- ${c}`),
     '',
+    '### where the time goes: store.recordOpens alone, in this process, batches of 32',
+    '',
+    ...storeLines,
+    '',
     `every open durable before its 200: ${allDurable ? 'yes' : 'NO'}; total time ${fmt((Date.now() - started) / 1000, 1)} s`,
   ];
   process.stdout.write(out.join('\n') + '\n');
   if (!allDurable) process.exitCode = 1;
+}
+
+/** Cost per open of the store write alone, as the event log of each message grows. */
+async function storeCost(dir: string): Promise<string[]> {
+  fs.mkdirSync(dir);
+  const lines: string[] = [];
+  const { ids } = await prepareStore(dir, 'NORMAL');
+  const store = openSqliteStore({ file: path.join(dir, 'mailbeacon.db') });
+  await store.init();
+  try {
+    const perRound = ids.length; // one open per message per round
+    for (let round = 1; round <= 10; round++) {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < perRound; i += 32) {
+        await store.recordOpens(ids.slice(i, i + 32).map((messageId) => ({ messageId, at: Date.now(), ipAddress: '192.0.2.1', userAgent: 'Mozilla/5.0' })));
+      }
+      const us = Number(process.hrtime.bigint() - t0) / 1e3 / perRound;
+      if (round === 1 || round === 10) lines.push(`- ${round === 1 ? 'first open' : `open #${round}`} of each message: ${fmt(us, 1)} µs per open (2 notification rows each)`);
+    }
+  } finally {
+    await store.close();
+  }
+  return lines;
 }
 
 function fmt(n: number, digits: number): string {
