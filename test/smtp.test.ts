@@ -530,3 +530,41 @@ describe('SMTP submission: per-connection and global limits', () => {
     open[1]!.destroy();
   });
 });
+
+describe('SMTP submission: internal trouble', () => {
+  it('store unavailable: 451 4.3.0 (temporary, the client retries), no internal detail in the reply', async () => {
+    // A second store on the same file, closed under a running listener: every lookup fails.
+    const broken = openSqliteStore({ file: path.join(dir, 'mailbeacon.db') });
+    await broken.init();
+    const brokenSmtp = await startSmtp({
+      store: broken, submitter: createSubmitter({ store: broken, config, pixelUrlFor: (id) => `${PIXEL_BASE}${id}.gif` }),
+      config: { ...config, smtpListen: null, smtpsListen: { host: '127.0.0.1', port: 0 } },
+    });
+    try {
+      // Authenticate while the store works, then take it away before MAIL FROM.
+      const s = await new Promise<tls.TLSSocket>((resolve, reject) => {
+        const c = tls.connect({ host: '127.0.0.1', port: brokenSmtp.ports.smtps!, ca: [ca], servername: 'localhost' }, () => resolve(c));
+        c.once('error', reject);
+      });
+      const next = replyReader(s);
+      await next();
+      s.write('EHLO broken.test\r\n');
+      await next();
+      s.write(`AUTH PLAIN ${Buffer.from(`\0${KEY_ID}\0${password}`).toString('base64')}\r\n`);
+      expect(await next()).toMatch(/^235 /);
+      await broken.close();
+      s.write('MAIL FROM:<news@example.com>\r\n');
+      expect(await next()).toBe('451 4.3.0 Internal error; try again later.');
+      s.destroy();
+
+      // A new client cannot even authenticate: also 451, not a misleading 535.
+      const t = nodemailer.createTransport({ host: '127.0.0.1', port: brokenSmtp.ports.smtps!, secure: true,
+        tls: { ca: [ca], servername: 'localhost' }, auth: { user: KEY_ID, pass: password } });
+      const err = await sendError(t.sendMail({ from: 'news@example.com', to: 'x@example.org', text: 'x' }));
+      t.close();
+      expect(err.response).toBe('451 4.3.0 Internal error; try again later.');
+    } finally {
+      await brokenSmtp.close();
+    }
+  });
+});
