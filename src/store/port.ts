@@ -247,7 +247,9 @@ export interface Store {
   completeOutbound(outcomes: OutboundOutcome[]): Promise<void>;
 
   // ---- events and notifications ----
-  /** Appends events for a message (seq assigned), creating notification rows per snapshot. */
+  /** Appends events for a message (seq assigned), creating notification rows per snapshot.
+   *  Fan-out (here, in acceptMessage, completeOutbound and recordOpens) skips snapshot
+   *  destinations that are deleted or disabled at the time of the event. */
   appendEvents(messageId: string, events: NewEvent[]): Promise<StoredEvent[]>;
   /**
    * Records a batch of opens in ONE transaction (group commit): per open, the Open event
@@ -265,13 +267,15 @@ export interface Store {
   markNotificationDelivered(id: number, at: number, status: string): Promise<void>;
   markNotificationRetry(id: number, nextAttemptAt: number, status: string): Promise<void>;
   markNotificationDead(id: number, at: number, status: string): Promise<void>;
+  /** Ordered by id (creation order). since/until bound createdAt (= the event's `at`): since <= t < until. */
   listNotifications(filter: { destinationId?: number; messageId?: string; state?: NotificationState; since?: number; until?: number },
     limit: number): Promise<NotificationRow[]>;
-  /** Sets matching notifications (dead, and delivered ones in range) back to pending now. Returns the count. */
+  /** Sets matching notifications (dead, and delivered ones in range) back to pending now. Returns the count.
+   *  Same time range rule as listNotifications; rows of a deleted destination are never revived. */
   replayNotifications(destinationId: number, filter: { since?: number; until?: number; states: NotificationState[] }, now: number): Promise<number>;
   /** Earliest nextAttemptAt among pending notifications of a destination, for scheduling. */
   nextNotificationDue(destinationId: number): Promise<number | null>;
-  /** Destinations that have pending notifications (includes ones whose set was deleted). */
+  /** Destinations that have pending notifications due at `now` (includes ones whose set was deleted). */
   destinationsWithPending(now: number): Promise<number[]>;
 
   // ---- metrics/health ----
