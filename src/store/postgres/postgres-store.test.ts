@@ -3,12 +3,17 @@
 // gateway processes) claiming the same queues never get the same row, concurrent opens of one
 // message get distinct gap-free seqs, racing migrations, and a printed recordOpens throughput.
 // Server: MAILBEACON_TEST_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/test.
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newMessage, runStoreContract } from '../contract.js';
 import type { Destination, Store } from '../port.js';
 import { openPostgresStore, SCHEMA_VERSION, type PostgresStore } from './index.js';
 
+const here = path.dirname(fileURLToPath(import.meta.url));
+const repoRoot = path.resolve(here, '../../..');
 const URL = process.env.MAILBEACON_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const T0 = 1_700_000_000_000;
 const RUN = `${process.pid}_${Date.now().toString(36)}`;
@@ -212,6 +217,65 @@ suite('PostgresStore', () => {
       expect(events.map((e) => e.seq)).toEqual(Array.from({ length: 61 }, (_, i) => i + 1));
       expect((await a.counts()).notificationsPending).toBe(120);
     });
+
+    it('loses no reported open and writes no half batch when the writing process is killed with SIGKILL', async () => {
+      const { a, snap, schema } = await twoInstances(['OPEN']);
+      await a.acceptMessage(newMessage('m1'), snap, [{ kind: 'Send', at: T0, detail: {} }]);
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'crash-writer.fixture.ts'), URL, schema, 'm1', '7'],
+        { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
+      const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, sig) => resolve(sig ?? code)));
+      let reported = 0;
+      let buf = '';
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`child made no progress; stderr: ${stderr}`)); }, 40_000);
+        child.stdout.on('data', (c: Buffer) => {
+          buf += c.toString();
+          const lines = buf.split('\n');
+          buf = lines.pop()!;
+          for (const line of lines) {
+            const m = /^recorded (\d+)$/.exec(line);
+            if (m) reported = Number(m[1]);
+          }
+          // Kill mid-stream, while the child has the next batch in flight.
+          if (reported >= 140 && !child.killed) {
+            child.kill('SIGKILL');
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        child.on('exit', () => { clearTimeout(timer); resolve(); });
+      });
+      expect(await exited).toBe('SIGKILL');
+      // Whatever the killed connection had in flight is uncommitted, hence invisible, then rolled back.
+      const msg = await a.getMessage('m1');
+      expect(reported).toBeGreaterThanOrEqual(140);
+      expect(msg!.openCount).toBeGreaterThanOrEqual(reported);
+      expect(msg!.openCount % 7).toBe(0);
+      const events = await a.listMessageEvents('m1');
+      expect(events.filter((e) => e.kind === 'Open')).toHaveLength(msg!.openCount);
+      expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+      expect((await a.counts()).notificationsPending).toBe(msg!.openCount);
+    }, 60_000);
+
+    it('without a server: fails in CI, skips with a reason elsewhere', async () => {
+      const run = (ci: string) => new Promise<{ code: number | null; out: string }>((resolve) => {
+        const child = spawn(process.execPath, [path.join(repoRoot, 'node_modules/vitest/vitest.mjs'), 'run', path.join(here, 'postgres-store.test.ts')], {
+          cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'],
+          env: { ...process.env, CI: ci, MAILBEACON_TEST_POSTGRES_URL: 'postgres://postgres@127.0.0.1:1/test', NO_COLOR: '1' },
+        });
+        let out = '';
+        child.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+        child.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+        child.on('exit', (code) => resolve({ code, out }));
+      });
+      const [inCi, local] = await Promise.all([run('true'), run('false')]);
+      expect(inCi.code).not.toBe(0);
+      expect(inCi.out).toContain('PostgreSQL is required in CI');
+      expect(local.code).toBe(0);
+      expect(local.out).toContain('postgres-store tests SKIPPED: PostgreSQL not reachable');
+    }, 90_000);
 
     it('measures recordOpens throughput (printed, not asserted)', async () => {
       const schema = `mb_test_${RUN}_bench`;
