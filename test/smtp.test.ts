@@ -247,6 +247,19 @@ describe('SMTP submission: refusals (nothing queued)', () => {
     bad.close();
   });
 
+  it('AUTH LOGIN works as well as AUTH PLAIN', async () => {
+    for (const authMethod of ['LOGIN', 'PLAIN']) {
+      const t = nodemailer.createTransport({ host: '127.0.0.1', port: smtp.ports.smtp!, secure: false, requireTLS: true,
+        tls: { ca: [ca], servername: 'localhost' }, auth: { user: KEY_ID, pass: password }, authMethod });
+      await expect(t.verify()).resolves.toBe(true);
+      t.close();
+      const bad = nodemailer.createTransport({ host: '127.0.0.1', port: smtp.ports.smtp!, secure: false, requireTLS: true,
+        tls: { ca: [ca], servername: 'localhost' }, auth: { user: KEY_ID, pass: 'wrong' }, authMethod });
+      expect((await sendError(bad.verify())).responseCode).toBe(535);
+      bad.close();
+    }
+  });
+
   it('AUTH before STARTTLS: 530 5.7.0 Must issue a STARTTLS command first', async () => {
     const t = transport({ ignoreTLS: true });
     const err = await sendError(t.sendMail({ from: 'news@example.com', to: 'x@example.org', text: 'x' }));
