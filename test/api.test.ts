@@ -173,7 +173,21 @@ describe('configuration sets and event destinations', () => {
     const noSet = await errorOf(ses.send(new GetConfigurationSetEventDestinationsCommand({ ConfigurationSetName: 'nope' })));
     expect(noSet).toBeInstanceOf(NotFoundException);
 
+    // Other SES kinds are kept as given (kind 'other') and shown back.
+    await ses.send(new CreateConfigurationSetEventDestinationCommand({
+      ConfigurationSetName: 'cs-k', EventDestinationName: 'sns',
+      EventDestination: { MatchingEventTypes: ['BOUNCE', 'COMPLAINT'], SnsDestination: { TopicArn: 'arn:aws:sns:us-east-1:1:t' } },
+    }));
+    list = await ses.send(new GetConfigurationSetEventDestinationsCommand({ ConfigurationSetName: 'cs-k' }));
+    expect(list.EventDestinations!.find((d) => d.Name === 'sns')).toMatchObject({ Enabled: true, SnsDestination: { TopicArn: 'arn:aws:sns:us-east-1:1:t' } });
+    expect((await h.store.listDestinations('cs-k')).find((d) => d.name === 'sns')?.kind).toBe('other');
+    const noKind = await errorOf(ses.send(new CreateConfigurationSetEventDestinationCommand({
+      ConfigurationSetName: 'cs-k', EventDestinationName: 'nokind', EventDestination: { MatchingEventTypes: ['SEND'] },
+    })));
+    expect(noKind).toBeInstanceOf(BadRequestException);
+
     await ses.send(new DeleteConfigurationSetEventDestinationCommand({ ConfigurationSetName: 'cs-k', EventDestinationName: 'stream' }));
+    await ses.send(new DeleteConfigurationSetEventDestinationCommand({ ConfigurationSetName: 'cs-k', EventDestinationName: 'sns' }));
     list = await ses.send(new GetConfigurationSetEventDestinationsCommand({ ConfigurationSetName: 'cs-k' }));
     expect(list.EventDestinations).toEqual([]);
     expect(await errorOf(ses.send(new DeleteConfigurationSetEventDestinationCommand({ ConfigurationSetName: 'cs-k', EventDestinationName: 'stream' })))).toBeInstanceOf(NotFoundException);
