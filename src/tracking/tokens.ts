@@ -133,6 +133,7 @@ export class TrackingKeys {
 
   /** Adds a new key and makes it the signing key; older keys keep verifying. */
   rotate(): { newKeyId: number } {
+    this.reload(); // build on the file as it is now, not on what this process read earlier
     const maxId = this.state.keys.reduce((m, k) => Math.max(m, k.id), 0);
     if (maxId >= MAX_KEY_ID) throw new TrackingKeyError(`tracking key ids are exhausted (max ${MAX_KEY_ID})`);
     const key = newKey(maxId + 1);
@@ -145,6 +146,7 @@ export class TrackingKeys {
 
   /** Stops a key from verifying: pixels signed with it record nothing from now on. */
   retire(keyId: number | string): void {
+    this.reload();
     const id = Number(keyId);
     const rec = this.state.keys.find((k) => k.id === id);
     if (!rec) throw new TrackingKeyError(`no tracking key with id ${String(keyId)}`);
