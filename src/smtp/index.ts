@@ -67,6 +67,8 @@ export async function startSmtp(deps: SmtpDeps): Promise<SmtpHandle> {
     disableReverseLookup: true,
     // We relay nothing the client can steer by DSN; hide it rather than half-support it.
     hideDSN: true,
+    // sendmail's joke commands (WIZ answers every password) have no place on a submission port.
+    disabledCommands: ['WIZ', 'SHELL', 'KILL'],
     // Postbox replies carry RFC 3463 codes (250 2.6.0, 535 5.7.8 ...); the library hides them by default.
     hideENHANCEDSTATUSCODES: false,
     logger: false,
