@@ -181,3 +181,17 @@ describe('header helpers', () => {
     expect(() => prependHeaders(lf, [['Bad Name', 'a']])).toThrow(TypeError);
   });
 });
+
+describe('quoted-printable rewrap', () => {
+  it('never starts a wrapped line with "-" (it could read as a boundary) and keeps lines within 76', () => {
+    const url = 'https://px.example/o/' + '-'.repeat(300);
+    const raw = Buffer.from('Content-Type: text/html\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n<p>x</p></body>\r\n');
+    const r = injectPixel(raw, url);
+    expect(r.injected).toBe(true);
+    const lines = r.output.toString().split('\r\n').slice(3);
+    for (const line of lines) {
+      expect(line.length).toBeLessThanOrEqual(76);
+      expect(line.startsWith('-')).toBe(false);
+    }
+  });
+});

@@ -95,7 +95,9 @@ export function qpSplice(body: Buffer, decoded: Buffer, lines: QpLine[], at: num
 function wrapQp(encoded: string, width: number, eol: string): string {
   // the line's content holds no hard line break; a literal CR or LF out of libqp would become one
   const oneLine = encoded.replace(/\r/g, '=0D').replace(/\n/g, '=0A');
-  return libqp.wrap(oneLine, width).replace(/\r\n/g, eol);
+  // A wrapped line that starts with "--" could read as a multipart delimiter: escape a leading
+  // "-" (libqp does so only where its input starts); wrap 2 narrower to leave room for "=2D".
+  return libqp.wrap(oneLine, width - 2).replace(/\r\n-/g, '\r\n=2D').replace(/\r\n/g, eol);
 }
 
 /** Span of the base64 payload inside the body: leading and trailing line breaks/space stay as they are. */

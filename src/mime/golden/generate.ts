@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import iconv from 'iconv-lite';
 import { injectPixel } from '../inject.js';
 
@@ -116,8 +116,10 @@ add('36-invalid-base64', head('text/html; charset=utf-8', 'Content-Transfer-Enco
 add('37-unsupported-charset', head('text/html; charset=utf-7') + '<html><body>+ZeVnLIqe-</body></html>\r\n');
 add('38-missing-close-delimiter', head('multipart/alternative; boundary="open"') + '--open\r\nContent-Type: text/plain\r\n\r\nplain\r\n--open\r\nContent-Type: text/html\r\n\r\n<p>truncated</p>\r\n');
 
-for (const [name, bytes] of fixtures) fs.writeFileSync(path.join(dir, `${name}.in.eml`), bytes);
-if (process.argv.includes('--outputs')) {
+// only when run as a script: golden.test.ts imports GOLDEN_PIXEL_URL and must not rewrite fixtures
+const isMain = process.argv[1] !== undefined && import.meta.url === pathToFileURL(path.resolve(process.argv[1])).href;
+if (isMain) for (const [name, bytes] of fixtures) fs.writeFileSync(path.join(dir, `${name}.in.eml`), bytes);
+if (isMain && process.argv.includes('--outputs')) {
   const outcomes: Record<string, string> = {};
   for (const [name, bytes] of fixtures) {
     const r = injectPixel(Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes, 'utf8'), GOLDEN_PIXEL_URL);
