@@ -106,8 +106,8 @@ export function createApiHandler(deps: ApiDeps): (req: http.IncomingMessage, res
 
   return (req, res) => {
     handle(req, res).catch((e: unknown) => {
-      // Refused before the body was read: close rather than drain an unauthenticated upload.
-      const unread = !req.readableEnded;
+      // Refused before the body arrived: close rather than drain an unauthenticated upload.
+      const unread = !req.complete;
       sendError(res, e, log, unread ? { connection: 'close' } : {});
       if (unread) req.resume();
     });
