@@ -146,6 +146,23 @@ describe('pixel server', () => {
     }
   });
 
+  it('survives pipelined requests from a client that hangs up before its answers', async () => {
+    const [id] = await acceptMessages(store, snapshot, 1);
+    const before = tracking.metrics().opens;
+    const { connect } = await import('node:net');
+    const sock = connect(port, '127.0.0.1');
+    await new Promise((r) => sock.once('connect', r));
+    const reqText = `GET ${pathOf(urlFor(id!))} HTTP/1.1\r\nHost: x\r\nUser-Agent: hangup\r\n\r\n`;
+    sock.write(reqText.repeat(3) + 'GARBAGE \x00\r\n\r\n');
+    sock.destroy();
+    for (let i = 0; i < 100 && tracking.metrics().opens < before + 1; i++) await new Promise((r) => setTimeout(r, 20));
+    // Whatever the server parsed before the hang-up was committed; the server keeps serving.
+    const recorded = (await openEvents(store, id!)).length;
+    expect(recorded).toBe(tracking.metrics().opens - before);
+    expectGif(await request(port, pathOf(urlFor(id!))));
+    expect(await openEvents(store, id!)).toHaveLength(recorded + 1);
+  });
+
   it('10,000 forged, truncated and altered tokens: GIF served, nothing recorded, all counted', async () => {
     const ids = await acceptMessages(store, snapshot, 20);
     const countsBefore = await store.counts();
