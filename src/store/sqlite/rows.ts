@@ -5,8 +5,9 @@ import { GatewayError } from '../../errors.js';
 import { eventId } from '../../events/model.js';
 import type {
   AccessKey, ConfigSet, Destination, DestinationKind, EventKind, Identity, MatchingEventType,
-  MessageStatus, NotificationRow, NotificationState, OutboundState, StoredEvent, StoredMessage,
+  MessageStatus, NotificationJob, NotificationRow, OutboundJob, NotificationState, OutboundState, StoredEvent, StoredMessage,
 } from '../port.js';
+import type { ClaimNotificationRow, ClaimOutboundRow } from './statements.js';
 
 export interface AccessKeyRow { id: string; secret: string; name: string; created_at: number; revoked_at: number | null }
 export interface IdentityRow { name: string; created_at: number; config_set: string | null }
@@ -96,6 +97,27 @@ export const toNotificationRow = (r: NotificationListRow): NotificationRow => ({
   lastStatus: r.last_status,
   createdAt: r.created_at,
   deliveredAt: r.delivered_at,
+});
+
+export const toOutboundJob = (r: ClaimOutboundRow): OutboundJob => ({
+  id: r.id,
+  messageId: r.message_id,
+  recipient: r.recipient,
+  attempts: r.attempts,
+  firstFailureAt: r.first_failure_at,
+  delayEmitted: r.delay_emitted === 1,
+  acceptedAt: r.accepted_at,
+  mailFrom: r.mail_from,
+  deliveryOptions: JSON.parse(r.delivery_options) as OutboundJob['deliveryOptions'],
+});
+
+export const toNotificationJob = (r: ClaimNotificationRow): NotificationJob => ({
+  id: r.id,
+  destinationId: r.destination_id,
+  event: toEvent(r),
+  mail: JSON.parse(r.mail) as Record<string, unknown>,
+  attempts: r.attempts,
+  createdAt: r.created_at,
 });
 
 // ---- pagination ----

@@ -13,8 +13,9 @@ import {
 } from '../port.js';
 import {
   boundLimit, decodeToken, encodeToken, toAccessKey, toConfigSet, toDestination, toEvent, toIdentity,
-  toMessage, toNotificationRow, toOutboundListItem,
+  toMessage, toNotificationJob, toNotificationRow, toOutboundJob, toOutboundListItem,
 } from './rows.js';
+import { messageStatus } from './message-status.js';
 import { migrate } from './schema.js';
 import { prepareStatements, type Statements } from './statements.js';
 
@@ -30,19 +31,6 @@ const BUSY_TIMEOUT_MS = 5000;
 function isUniqueViolation(e: unknown): boolean {
   const code = (e as { code?: unknown }).code;
   return code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
-/** Status of a message from the states of its recipients (see port.ts MessageStatus). */
-function messageStatus(rows: { state: string; first_failure_at: number | null; attempts: number }[]): MessageStatus {
-  const pending = rows.filter((r) => r.state === 'pending');
-  if (pending.length > 0) {
-    if (pending.some((r) => r.first_failure_at !== null)) return 'delayed';
-    return rows.length > pending.length || pending.some((r) => r.attempts > 0) ? 'sending' : 'queued';
-  }
-  if (rows.every((r) => r.state === 'delivered')) return 'delivered';
-  if (rows.every((r) => r.state === 'bounced' || r.state === 'suppressed')) return 'bounced';
-  if (rows.every((r) => r.state === 'captured')) return 'captured';
-  return 'partial';
 }
 
 export class SqliteStore implements Store {
@@ -311,11 +299,7 @@ export class SqliteStore implements Store {
           s.markMessageSending.run(r.message_id);
         }
       }
-      return rows.map((r) => ({
-        id: r.id, messageId: r.message_id, recipient: r.recipient, attempts: r.attempts,
-        firstFailureAt: r.first_failure_at, delayEmitted: r.delay_emitted === 1, acceptedAt: r.accepted_at,
-        mailFrom: r.mail_from, deliveryOptions: JSON.parse(r.delivery_options) as OutboundJob['deliveryOptions'],
-      }));
+      return rows.map(toOutboundJob);
     });
   }
 
@@ -391,10 +375,7 @@ export class SqliteStore implements Store {
     return this.#tx(() => {
       const rows = s.selectDueNotifications.all({ destinationId, now, limit: n });
       for (const r of rows) s.leaseNotification.run(now + leaseMs, r.id);
-      return rows.map((r) => ({
-        id: r.id, destinationId: r.destination_id, event: toEvent(r),
-        mail: JSON.parse(r.mail) as Record<string, unknown>, attempts: r.attempts, createdAt: r.created_at,
-      }));
+      return rows.map(toNotificationJob);
     });
   }
 
