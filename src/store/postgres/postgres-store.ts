@@ -5,23 +5,25 @@
 // server aborts as a deadlock or serialization failure is re-run whole. Trusts callers for
 // validation (port rule); checks only uniqueness and existence.
 import type pg from 'pg';
-import { rfc3339 } from '../../events/model.js';
+import { eventId, rfc3339 } from '../../events/model.js';
 import {
   KIND_TO_MATCHING, StoreConflict,
   type AccessKey, type ConfigSet, type ConfigSetOptions, type Destination, type DestinationSnapshot,
-  type Identity, type MessageStatus, type NewEvent, type NewMessage, type NotificationJob, type NotificationRow,
+  type Identity, type NewEvent, type NewMessage, type NotificationJob, type NotificationRow,
   type NotificationState, type OpenInput, type OutboundJob, type OutboundOutcome, type OutboundState, type Page,
   type Store, type StoredEvent, type StoredMessage,
 } from '../port.js';
 import { createPool } from './pool.js';
+import { changes, inTransaction, isUniqueViolation, rows } from './query.js';
 import {
   boundLimit, decodeToken, encodeToken, toAccessKey, toConfigSet, toDestination, toEvent, toIdentity,
-  toMessage, toNotificationRow, toOutboundJob, toOutboundListItem,
+  messageStatus, toMessage, toNotificationRow, toOutboundJob, toOutboundListItem,
   type AccessKeyRow, type ClaimNotificationRow, type ClaimOutboundRow, type ConfigSetRow, type DestinationRow,
   type EventRow, type IdentityRow, type MessageRow, type NotificationListRow, type OutboundListRow,
 } from './rows.js';
 import { checkSchemaName, migrate } from './schema.js';
 import { NOTIFICATION_LIST_SELECT, SQL, type Named } from './sql.js';
+
 
 export interface PostgresStoreOptions {
   /** postgres://user:pass@host:port/db — never logged. */
@@ -32,36 +34,6 @@ export interface PostgresStoreOptions {
   poolSize?: number;
   /** Errors of idle pooled connections (server restart); default: ignored, the next call fails. */
   onError?: (e: Error) => void;
-}
-
-/** Transactions the server aborted only because of a concurrent one are safe to re-run whole. */
-const RETRYABLE = new Set(['40P01' /* deadlock_detected */, '40001' /* serialization_failure */]);
-const MAX_TX_ATTEMPTS = 5;
-
-const sqlState = (e: unknown): string | undefined => (e as { code?: unknown }).code as string | undefined;
-const isUniqueViolation = (e: unknown): boolean => sqlState(e) === '23505';
-
-/** Status of a message from the states of its recipients (same rule as the SQLite adapter). */
-function messageStatus(rows: { state: string; first_failure_at: number | null; attempts: number }[]): MessageStatus {
-  const pending = rows.filter((r) => r.state === 'pending');
-  if (pending.length > 0) {
-    if (pending.some((r) => r.first_failure_at !== null)) return 'delayed';
-    return rows.length > pending.length || pending.some((r) => r.attempts > 0) ? 'sending' : 'queued';
-  }
-  if (rows.every((r) => r.state === 'delivered')) return 'delivered';
-  if (rows.every((r) => r.state === 'bounced' || r.state === 'suppressed')) return 'bounced';
-  if (rows.every((r) => r.state === 'captured')) return 'captured';
-  return 'partial';
-}
-
-type Db = pg.Pool | pg.PoolClient;
-
-/** One statement's rows; named statements are prepared once per connection. */
-async function rows<R>(db: Db, stmt: Named, values: unknown[] = []): Promise<R[]> {
-  return (await db.query<R & pg.QueryResultRow>({ name: stmt.name, text: stmt.text, values })).rows;
-}
-async function changes(db: Db, stmt: Named, values: unknown[]): Promise<number> {
-  return (await db.query({ name: stmt.name, text: stmt.text, values })).rowCount ?? 0;
 }
 
 export class PostgresStore implements Store {
@@ -103,25 +75,9 @@ export class PostgresStore implements Store {
     return this.#pool;
   }
 
-  /** Runs fn in one transaction on one pooled connection, re-running it on deadlock/serialization aborts. */
-  async #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    for (let attempt = 1; ; attempt++) {
-      const client = await this.#db.connect();
-      let broken: Error | undefined;
-      try {
-        await client.query('BEGIN');
-        const result = await fn(client);
-        await client.query('COMMIT');
-        return result;
-      } catch (e) {
-        await client.query('ROLLBACK').catch((re: Error) => { broken = re; });
-        if (attempt < MAX_TX_ATTEMPTS && RETRYABLE.has(sqlState(e) ?? '')) continue;
-        throw e;
-      } finally {
-        // A connection that could not roll back is in an unknown state: destroy it, not reuse it.
-        client.release(broken);
-      }
-    }
+  /** One transaction on one pooled connection, re-run whole on deadlock/serialization aborts. */
+  #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.#db, fn);
   }
 
   // ---- access keys ----
@@ -374,7 +330,7 @@ export class PostgresStore implements Store {
     if (out.length === 0) return undefined;
     return events.map((ev, i) => {
       const seq = out[i]!.seq;
-      return { ...ev, messageId, seq, eventId: `${messageId}:${seq}` };
+      return { ...ev, messageId, seq, eventId: eventId(messageId, seq) };
     });
   }
 

@@ -35,6 +35,19 @@ export interface ClaimNotificationRow extends EventRow {
   id: number; destination_id: number; attempts: number; created_at: number; mail: Record<string, unknown>;
 }
 
+/** Status of a message from the states of its recipients (the SQLite adapter's rule, kept identical). */
+export function messageStatus(rows: { state: string; first_failure_at: number | null; attempts: number }[]): MessageStatus {
+  const pending = rows.filter((r) => r.state === 'pending');
+  if (pending.length > 0) {
+    if (pending.some((r) => r.first_failure_at !== null)) return 'delayed';
+    return rows.length > pending.length || pending.some((r) => r.attempts > 0) ? 'sending' : 'queued';
+  }
+  if (rows.every((r) => r.state === 'delivered')) return 'delivered';
+  if (rows.every((r) => r.state === 'bounced' || r.state === 'suppressed')) return 'bounced';
+  if (rows.every((r) => r.state === 'captured')) return 'captured';
+  return 'partial';
+}
+
 export const MESSAGE_COLS = `id, accepted_at, identity, mail_from, config_set, recipients, tracked, inject_outcome,
   mail, delivery_options, size, status, open_count`;
 
