@@ -261,10 +261,22 @@ describe('SMTP submission: refusals (nothing queued)', () => {
   });
 
   it('AUTH before STARTTLS: 530 5.7.0 Must issue a STARTTLS command first', async () => {
+    // nodemailer told to skip TLS: AUTH is not advertised on cleartext, so it cannot log in.
     const t = transport({ ignoreTLS: true });
     const err = await sendError(t.sendMail({ from: 'news@example.com', to: 'x@example.org', text: 'x' }));
     t.close();
-    expect(err.response).toBe('530 5.7.0 Must issue a STARTTLS command first');
+    expect(err.message).toMatch(/auth|530/i);
+    // A client that sends AUTH anyway gets Postbox's reply.
+    const s = net.connect(smtp.ports.smtp!, '127.0.0.1');
+    const next = replyReader(s);
+    await next();
+    s.write('EHLO plain.test\r\n');
+    await next();
+    for (const cmd of ['AUTH LOGIN', `AUTH PLAIN ${Buffer.from(`\0${KEY_ID}\0${password}`).toString('base64')}`]) {
+      s.write(`${cmd}\r\n`);
+      expect(await next()).toBe('530 5.7.0 Must issue a STARTTLS command first');
+    }
+    s.destroy();
   });
 
   it('sender that is not a verified identity: 550 5.7.1', async () => {
@@ -283,6 +295,39 @@ describe('SMTP submission: refusals (nothing queued)', () => {
     expect(err.responseCode).toBe(552);
     expect(err.response).toMatch(/^552 5\.3\.4 /);
     expect(await messageCount()).toBe(before);
+  });
+
+  it('EHLO advertises SIZE (the configured limit), STARTTLS before TLS, AUTH only after it', async () => {
+    const ehlo = async (s: net.Socket): Promise<string> => {
+      let text = '';
+      await new Promise<void>((resolve) => {
+        const onData = (d: Buffer) => {
+          text += d.toString('latin1');
+          if (/(^|\r\n)250 [^\r\n]*\r\n$/.test(text)) { s.off('data', onData); resolve(); }
+        };
+        s.on('data', onData);
+        s.write('EHLO caps.test\r\n');
+      });
+      return text;
+    };
+    const plain = net.connect(smtp.ports.smtp!, '127.0.0.1');
+    await replyReader(plain)();
+    plain.removeAllListeners('data');
+    const before = await ehlo(plain);
+    expect(before).toContain(`SIZE ${MAX_BYTES}`);
+    expect(before).toContain('STARTTLS');
+    expect(before).not.toMatch(/AUTH/);
+    plain.destroy();
+
+    const secure = await connectTls();
+    await replyReader(secure)();
+    secure.removeAllListeners('data');
+    const after = await ehlo(secure);
+    expect(after).toMatch(/AUTH PLAIN LOGIN/);
+    expect(after).toContain(`SIZE ${MAX_BYTES}`);
+    expect(after).toContain('ENHANCEDSTATUSCODES');
+    expect(after).not.toContain('STARTTLS');
+    secure.destroy();
   });
 
   it('oversize declared with SIZE= in MAIL FROM: refused before DATA', async () => {

@@ -115,7 +115,8 @@ class SubmissionServer extends SMTPServer {
     // super.connect adds exactly one connection synchronously; wrap it before any reply goes out.
     for (const conn of this.connections) {
       if (before.has(conn)) continue;
-      wrapReplies(conn, this.limits.maxCommandsPerConnection, () => this.log('smtp: command limit reached', { session: conn.session.id }));
+      wrapReplies(conn, this.limits.maxCommandsPerConnection, () => this.log('smtp: command limit reached', { session: conn.session.id }),
+        !this.options.allowInsecureAuth);
       const timer = setTimeout(() => {
         this.log('smtp: connection lifetime reached', { session: conn.session.id });
         conn.send(421, '4.4.2 Connection open too long, closing');

@@ -42,12 +42,16 @@ const oneLine = (s: string): string => s.replace(/[\r\n]+/g, ' ').slice(0, 400);
  * `530 5.7.0 Must issue a STARTTLS command first` (the library says 538), texts that carry
  * their own enhanced code are sent as they are, and every reply counts towards the
  * per-connection command limit (`onLimit` is called once when it is passed).
+ * With `hideAuthBeforeTls`, EHLO does not advertise AUTH on a cleartext connection
+ * (Postfix smtpd_tls_auth_only), so clients do not put a password on the wire unencrypted.
  */
-export function wrapReplies(conn: SMTPConnection, maxReplies: number, onLimit: () => void): void {
+export function wrapReplies(conn: SMTPConnection, maxReplies: number, onLimit: () => void, hideAuthBeforeTls: boolean): void {
   const send = conn.send.bind(conn);
   let replies = 0;
   conn.send = (code: number, data?: string | string[] | null, context?: string | false): void => {
-    if (code === 538) {
+    if (hideAuthBeforeTls && code === 250 && Array.isArray(data) && !conn.secure) {
+      send(code, data.filter((line) => !/^AUTH /i.test(line)), context);
+    } else if (code === 538) {
       send(530, '5.7.0 Must issue a STARTTLS command first', false);
     } else if (typeof data === 'string' && ENHANCED_PREFIX.test(data)) {
       send(code, data, false);
