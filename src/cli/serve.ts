@@ -59,11 +59,11 @@ function welcome(apiUrl: string, dataDir: string): string {
   return `
   Welcome to mailbeacon. This is a new data directory (${dataDir}).
   The SES v2-compatible API listens on ${apiUrl}. Next steps:
-    1. Create credentials:   npx mailbeacon keys create --name my-app
-    2. Allow a sender:       npx mailbeacon identities add example.com
+    1. Create credentials:   ./mailbeacon keys create --name my-app
+    2. Allow a sender:       ./mailbeacon identities add example.com
     3. Send with the AWS SDK or CLI, endpoint ${apiUrl}
        (aws sesv2 send-email --endpoint-url ${apiUrl} ...)
-    4. Read what was sent:   npx mailbeacon messages list
+    4. Read what was sent:   ./mailbeacon messages list
   The README's walkthrough ("Quick start") shows each step with its output.
 
 `;
