@@ -7,6 +7,7 @@
 // dead (listable, replayable). Per-message order comes from the store handing out at
 // most one pending row per message. Trusts the store; trusts nothing a sink reports back
 // beyond the outcome.
+import { setMaxListeners } from 'node:events';
 import type { Config } from '../config.js';
 import type { Destination, DestinationKind, NotificationJob, Store } from '../store/port.js';
 import { fullJitterBackoff } from './backoff.js';
@@ -62,6 +63,8 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
 
   const workers = new Map<number, Worker>();
   const abort = new AbortController();
+  // Every in-flight request listens for shutdown; their number is bounded by the windows.
+  setMaxListeners(0, abort.signal);
   let closed = false;
   let timer: NodeJS.Timeout | undefined;
   let ticking = false;
@@ -108,26 +111,57 @@ export function startDispatcher(deps: DispatcherDeps): Dispatcher {
       .finally(() => workers.delete(id));
   }
 
+  /**
+   * One destination's loop: a sliding window of at most sink.batchSize notifications in
+   * flight, topped up as sends finish, so one slow request holds one slot, not a whole batch.
+   * Rows in flight stay leased and pending, and the store never hands out a message's next
+   * row while an earlier one is pending, so the window cannot reorder a message's events.
+   */
   async function runWorker(id: number, w: Worker): Promise<void> {
-    while (!closed) {
-      const dest = await store.getDestinationById(id);
-      if (dest && !dest.enabled) return; // rows wait, pending, until the destination is enabled again
-      const sink = dest ? sinks[dest.kind] : undefined;
-      const jobs = await store.claimNotifications(id, now(), sink?.batchSize ?? 100, leaseMs);
-      if (jobs.length === 0) {
-        if (w.again) {
-          w.again = false;
+    const inflight = new Set<Promise<void>>();
+    let inflightJobs = 0;
+    try {
+      while (!closed) {
+        const dest = await store.getDestinationById(id);
+        if (dest && !dest.enabled) return; // rows wait, pending, until the destination is enabled again
+        const sink = dest ? sinks[dest.kind] : undefined;
+        const size = sink?.batchSize ?? 100;
+        const free = size - inflightJobs;
+        // Top up once half the window is free: a claim per finished request would cost a
+        // store round trip per notification.
+        if (inflight.size > 0 && free < Math.ceil(size / 2)) {
+          await Promise.race(inflight);
           continue;
         }
-        return;
+        const jobs = await store.claimNotifications(id, now(), free, leaseMs);
+        if (jobs.length === 0) {
+          if (inflight.size > 0) {
+            await Promise.race(inflight);
+            continue;
+          }
+          if (w.again) {
+            w.again = false;
+            continue;
+          }
+          return;
+        }
+        if (!dest || !sink) {
+          const status = dest ? `no sink for destination type "${dest.kind}"` : 'destination deleted';
+          for (const j of jobs) await store.markNotificationDead(j.id, now(), status);
+          log('dispatcher: dead-lettered notifications', { destinationId: id, count: jobs.length, status });
+          continue;
+        }
+        inflightJobs += jobs.length;
+        const p: Promise<void> = deliverBatch(dest, sink, jobs)
+          .catch((e: unknown) => log('dispatcher: cannot record outcomes; rows come back when their lease ends', { destinationId: id, error: (e as Error).message }))
+          .finally(() => {
+            inflightJobs -= jobs.length;
+            inflight.delete(p);
+          });
+        inflight.add(p);
       }
-      if (!dest || !sink) {
-        const status = dest ? `no sink for destination type "${dest.kind}"` : 'destination deleted';
-        for (const j of jobs) await store.markNotificationDead(j.id, now(), status);
-        log('dispatcher: dead-lettered notifications', { destinationId: id, count: jobs.length, status });
-        continue;
-      }
-      await deliverBatch(dest, sink, jobs);
+    } finally {
+      await Promise.all(inflight);
     }
   }
 
