@@ -156,6 +156,8 @@ export interface ParsedValue {
 export function parseStructured(input: string | undefined): ParsedValue {
   const params: Record<string, string> = Object.create(null) as Record<string, string>;
   if (!input) return { value: '', params };
+  // most Content-Transfer-Encoding and many Content-Disposition values have no parameters
+  if (!input.includes(';')) return { value: input.toLowerCase().replace(/["\s]+/g, ''), params };
   const parts: string[] = [];
   let cur = '';
   let quoted = false;
