@@ -375,15 +375,16 @@ export class PostgresStore implements Store {
 
   async listNotifications(filter: { destinationId?: number; messageId?: string; state?: NotificationState; since?: number; until?: number },
     limit: number): Promise<NotificationRow[]> {
-    // Only the filters given become conditions, so the planner sees the indexed key (message or destination).
+    // Only the filters given become conditions (null counts as not given, as in SQLite), so the
+    // planner sees the indexed key (message or destination).
     const values: unknown[] = [];
     const where: string[] = [];
     const add = (cond: string, v: unknown) => { values.push(v); where.push(cond.replace('?', `$${values.length}`)); };
-    if (filter.messageId !== undefined) add('n.message_id = ?', filter.messageId);
-    if (filter.destinationId !== undefined) add('n.destination_id = ?', filter.destinationId);
-    if (filter.state !== undefined) add('n.state = ?', filter.state);
-    if (filter.since !== undefined) add('n.created_at >= ?', filter.since);
-    if (filter.until !== undefined) add('n.created_at < ?', filter.until);
+    if (filter.messageId != null) add('n.message_id = ?', filter.messageId);
+    if (filter.destinationId != null) add('n.destination_id = ?', filter.destinationId);
+    if (filter.state != null) add('n.state = ?', filter.state);
+    if (filter.since != null) add('n.created_at >= ?', filter.since);
+    if (filter.until != null) add('n.created_at < ?', filter.until);
     values.push(boundLimit(limit));
     const text = `${NOTIFICATION_LIST_SELECT} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
       ORDER BY n.id LIMIT $${values.length}`;
