@@ -6,6 +6,6 @@ export { createWebhookSink, WEBHOOK_TIMEOUT_MS, type WebhookSinkOptions } from '
 export { createKinesisSink, type KinesisSinkOptions } from './kinesis-sink.js';
 export { parseStreamArn, StreamArnError, type StreamTarget } from './kinesis-arn.js';
 export { checkWebhookUrl, isPublicAddress, PrivateAddressError } from './address-guard.js';
-export { signWebhook, verifyWebhook } from './webhook-signature.js';
+export { signWebhook, verifyWebhook, signingSecretProblem } from './webhook-signature.js';
 export { fullJitterBackoff, parseRetryAfter } from './backoff.js';
 export { renderEvent, detailKey, eventId, rfc3339, type Notification } from './model.js';

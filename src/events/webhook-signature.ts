@@ -11,6 +11,17 @@ export function secretKey(secret: string): Buffer {
   return Buffer.from(b64, 'base64');
 }
 
+/** Why a SigningSecret cannot be used, or null when it is fine. Node's base64 decoder is
+ *  lenient; receivers' libraries are strict, so a key they cannot decode is refused here
+ *  (the API should call this when a destination is created). */
+export function signingSecretProblem(secret: string): string | null {
+  const b64 = secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
+  if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b64) || b64 === '') {
+    return 'SigningSecret must be "whsec_" followed by a base64 key';
+  }
+  return null;
+}
+
 /** The value of the `webhook-signature` header. */
 export function signWebhook(secret: string, id: string, timestampSec: number, body: string): string {
   const mac = createHmac('sha256', secretKey(secret)).update(`${id}.${timestampSec}.${body}`).digest('base64');

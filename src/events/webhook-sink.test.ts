@@ -133,6 +133,8 @@ describe('webhook sink', () => {
     expect(outs[0]).toEqual({ result: 'dead', status: 'destination Url must be http(s)' });
     expect((await sink.deliver(dest({}), [item], live()))[0]!.result).toBe('dead');
     expect((await sink.deliver(dest({ Url: 'http://' }), [item], live()))[0]!.result).toBe('dead');
+    expect((await sink.deliver(dest({ Url: 'http://example.com/', SigningSecret: 'whsec_not base64!' }), [item], live()))[0])
+      .toEqual({ result: 'dead', status: 'SigningSecret must be "whsec_" followed by a base64 key' });
     const [priv] = await sink.deliver(dest({ Url: base }), [item], live());
     expect(priv!.result).toBe('dead');
     expect((priv as { status: string }).status).toMatch(/^refused: 127\.0\.0\.1 resolves to a non-public address/);

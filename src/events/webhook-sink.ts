@@ -7,7 +7,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { checkLiteralHost, guardedLookup, PRIVATE_ADDRESS } from './address-guard.js';
 import { parseRetryAfter } from './backoff.js';
-import { signWebhook } from './webhook-signature.js';
+import { signingSecretProblem, signWebhook } from './webhook-signature.js';
 import type { Sink, SinkItem, SinkOutcome } from './sink.js';
 import type { Destination } from '../store/port.js';
 
@@ -61,6 +61,8 @@ export function createWebhookSink(opts: WebhookSinkOptions): Sink {
       'webhook-timestamp': String(ts),
     };
     if (typeof settings.SigningSecret === 'string' && settings.SigningSecret !== '') {
+      const problem = signingSecretProblem(settings.SigningSecret);
+      if (problem) return Promise.resolve({ result: 'dead', status: problem });
       headers['webhook-signature'] = signWebhook(settings.SigningSecret, id, ts, item.body);
     }
     if (url.username) {
