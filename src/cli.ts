@@ -4,10 +4,20 @@
 
 import { Command, CommanderError } from 'commander';
 import { registerInject } from './cli/inject.js';
+import { registerServe } from './cli/serve.js';
+import { registerKeys } from './cli/keys.js';
+import { registerIdentities } from './cli/identities.js';
+import { registerMessages } from './cli/messages.js';
+import { registerEvents } from './cli/events.js';
 
 const program = new Command('mailbeacon').description('self-hosted SES v2 / Postbox-compatible email gateway that tracks opens');
 // Before any register call: subcommands copy this setting when they are created.
 program.exitOverride();
+registerServe(program);
+registerKeys(program);
+registerIdentities(program);
+registerMessages(program);
+registerEvents(program);
 registerInject(program);
 
 try {
