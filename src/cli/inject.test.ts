@@ -24,7 +24,7 @@ function run(args: string[], stdin: Buffer): Promise<{ code: number | null; stdo
   });
 }
 
-describe('mailbeacon inject', () => {
+describe('mailbeacon inject', { timeout: 90_000 }, () => {
   const url = 'https://px.example/o/v1.tok?a=1&b=2';
 
   it('writes the rewritten message to stdout and "injected" to stderr', async () => {
@@ -52,14 +52,16 @@ describe('mailbeacon inject', () => {
   });
 
   it('exits 2 with a message on a missing or invalid --url', async () => {
-    const missing = await run(['inject'], Buffer.from('x'));
+    const [missing, bad, badMax] = await Promise.all([
+      run(['inject'], Buffer.from('x')),
+      run(['inject', '--url', 'javascript:alert(1)'], Buffer.from('x')),
+      run(['inject', '--url', url, '--max-bytes', '0'], Buffer.from('x')),
+    ]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/--url/);
     expect(missing.stdout.length).toBe(0);
-    const bad = await run(['inject', '--url', 'javascript:alert(1)'], Buffer.from('x'));
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/http/);
-    const badMax = await run(['inject', '--url', url, '--max-bytes', '0'], Buffer.from('x'));
     expect(badMax.code).toBe(2);
-  });
+  }, 90_000);
 });

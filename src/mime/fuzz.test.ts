@@ -60,7 +60,7 @@ describe('fuzz: mutated real messages', () => {
     );
     expect(runs).toBe(1500);
     expect(injected).toBeGreaterThan(100); // the mutations must not only produce skips
-  });
+  }, 120_000); // thousands of runs; generous for a loaded 2-core box
 
   it('survives pure random bytes', () => {
     fc.assert(
@@ -71,5 +71,5 @@ describe('fuzz: mutated real messages', () => {
       }),
       { numRuns: 2000 },
     );
-  });
+  }, 120_000);
 });

@@ -184,5 +184,5 @@ describe('property: random MIME trees', () => {
       { numRuns: 300 },
     );
     expect(injected).toBeGreaterThan(50);
-  });
+  }, 120_000); // 300 trees, each parsed twice by postal-mime
 });
