@@ -91,7 +91,8 @@ export const toNotificationRow = (r: NotificationListRow): NotificationRow => ({
   eventId: eventId(r.message_id, r.seq),
   messageId: r.message_id,
   kind: r.kind as EventKind,
-  state: r.state as NotificationState,
+  // 'waiting' (queued behind an earlier row of its message) is internal: to callers it is pending.
+  state: (r.state === 'waiting' ? 'pending' : r.state) as NotificationState,
   attempts: r.attempts,
   nextAttemptAt: r.next_attempt_at,
   lastStatus: r.last_status,

@@ -113,6 +113,8 @@ const MIGRATIONS: readonly string[] = [
     event_rowid      INTEGER NOT NULL,
     destination_id   INTEGER NOT NULL,
     message_id       TEXT NOT NULL,
+    -- 'pending' (the head of its message for this destination), 'waiting' (queued behind
+    -- the head; 'pending' to callers), 'delivered', 'dead'.
     state            TEXT NOT NULL,
     attempts         INTEGER NOT NULL,
     next_attempt_at  INTEGER NOT NULL,
@@ -126,7 +128,8 @@ const MIGRATIONS: readonly string[] = [
   -- scheduling (MIN due, EXISTS due), killing a deleted destination's rows, replay of dead rows.
   CREATE INDEX notifications_by_destination ON notifications(destination_id, state, next_attempt_at, id);
   -- By message: "is an earlier row of this message still pending for this destination?"
-  -- (per-message order), the newest pending row (fan-out), and listing a message's rows.
+  -- (per-message order), "is one unfinished?" (fan-out), the next waiting row (promotion),
+  -- and listing a message's rows.
   CREATE INDEX notifications_by_message ON notifications(message_id, destination_id, state, id);
   `,
 ];

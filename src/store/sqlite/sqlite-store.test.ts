@@ -172,6 +172,35 @@ describe('SqliteStore specifics', () => {
     await server.close();
   });
 
+  it('a flood of opens on one message does not slow claiming the other messages (printed)', async () => {
+    const file = path.join(tempDir(), 'store.db');
+    const store = openSqliteStore({ file });
+    await store.init();
+    await store.createConfigSet({ name: 'set1', createdAt: T0, options: {} });
+    const d = await store.createDestination({ configSetName: 'set1', name: 'hook', enabled: true, matchingEventTypes: ['SEND', 'OPEN'],
+      kind: 'webhook', settings: {}, disabledReason: null, createdAt: T0 });
+    const snap = [{ destinationId: d.id, eventTypes: d.matchingEventTypes }];
+    await store.acceptMessage(newMessage('flood'), snap, [{ kind: 'Send', at: T0, detail: {} }]);
+    const flood = 20_000;
+    for (let i = 0; i < flood; i += 1000) {
+      await store.recordOpens(Array.from({ length: 1000 }, (_, k) => ({ messageId: 'flood', at: T0 + 1 + i + k, ipAddress: '::1', userAgent: 'bot' })));
+    }
+    for (let i = 0; i < 10; i++) await store.acceptMessage(newMessage(`m${i}`, { acceptedAt: T0 + 50_000 }), snap, [{ kind: 'Send', at: T0 + 50_000, detail: {} }]);
+    const now = T0 + 100_000;
+    const [head] = await store.claimNotifications(d.id, now, 1, 60_000);
+    expect(head!.event.eventId).toBe('flood:1');
+    const t = process.hrtime.bigint();
+    const others = await store.claimNotifications(d.id, now, 100, 60_000);
+    const ms = Number(process.hrtime.bigint() - t) / 1e6;
+    expect(others.map((j) => j.event.messageId).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `m${i}`).sort());
+    // The flood still drains in order once its head is done.
+    await store.markNotificationDelivered(head!.id, now, '200');
+    const next = await store.claimNotifications(d.id, now, 100, 60_000);
+    expect(next.map((j) => j.event.eventId)).toEqual(['flood:2']);
+    console.log(`claimNotifications past ${flood} queued opens of one message (head in flight): ${ms.toFixed(2)} ms`);
+    await store.close();
+  });
+
   it('measures recordOpens throughput (printed, not asserted)', async () => {
     const file = path.join(tempDir(), 'store.db');
     const store = openSqliteStore({ file });

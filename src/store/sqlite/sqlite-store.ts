@@ -380,19 +380,23 @@ export class SqliteStore implements Store {
   }
 
   async markNotificationDelivered(id: number, at: number, status: string): Promise<void> {
-    this.#st.markDelivered.run({ id, at, status });
-  }
-
-  async markNotificationRetry(id: number, nextAttemptAt: number, status: string): Promise<void> {
     const s = this.#st;
     this.#tx(() => {
-      const row = s.markRetry.get({ id, nextAttemptAt, status });
-      if (row) s.pushBackLater.run({ id, nextAttemptAt, destinationId: row.destination_id, messageId: row.message_id });
+      const row = s.markDelivered.get({ id, at, status });
+      if (row) s.promote.run({ messageId: row.message_id, destinationId: row.destination_id });
     });
   }
 
+  async markNotificationRetry(id: number, nextAttemptAt: number, status: string): Promise<void> {
+    this.#st.markRetry.run({ id, nextAttemptAt, status });
+  }
+
   async markNotificationDead(id: number, _at: number, status: string): Promise<void> {
-    this.#st.markDead.run({ id, status });
+    const s = this.#st;
+    this.#tx(() => {
+      const row = s.markDead.get({ id, status });
+      if (row) s.promote.run({ messageId: row.message_id, destinationId: row.destination_id });
+    });
   }
 
   async listNotifications(filter: { destinationId?: number; messageId?: string; state?: NotificationState; since?: number; until?: number },

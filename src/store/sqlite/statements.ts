@@ -17,7 +17,7 @@ const NOTIFICATION_LIST_COLS = `n.id, n.destination_id, n.message_id, e.seq, e.k
   n.next_attempt_at, n.last_status, n.created_at, n.delivered_at`;
 
 // Optional filters of listNotifications; the indexed key (destination or message) is fixed per statement.
-const NOTIFICATION_FILTERS = `(@state IS NULL OR n.state = @state)
+const NOTIFICATION_FILTERS = `(@state IS NULL OR n.state = @state OR (@state = 'pending' AND n.state = 'waiting'))
   AND (@since IS NULL OR n.created_at >= @since) AND (@until IS NULL OR n.created_at < @until)`;
 
 export interface ClaimOutboundRow {
@@ -68,7 +68,7 @@ export function prepareStatements(db: Database.Database) {
     softDeleteSetDestinations: p<{ id: number }>(`UPDATE destinations SET deleted_at = @at
       WHERE config_set = @configSet AND deleted_at IS NULL RETURNING id`),
     killPendingOfDestination: p(`UPDATE notifications SET state = 'dead', last_status = 'destination deleted', lease_until = 0
-      WHERE destination_id = ? AND state = 'pending'`),
+      WHERE destination_id = ? AND state IN ('pending', 'waiting')`),
     disableDestination: p('UPDATE destinations SET enabled = 0, disabled_reason = @reason WHERE id = @id'),
     listAllDestinations: p<DestinationRow>(`SELECT * FROM destinations WHERE enabled = 1 AND deleted_at IS NULL
       ORDER BY id LIMIT ${LIST_CAP}`),
@@ -102,20 +102,28 @@ export function prepareStatements(db: Database.Database) {
       WHERE id = ? RETURNING event_seq`),
     insertEvent: p('INSERT INTO events (message_id, seq, kind, at, detail) VALUES (?, ?, ?, ?, ?)'),
     // One notification row per live, enabled snapshot destination subscribed to the event's
-    // type. A new row is never due before the newest pending row of the same message and
-    // destination (pending rows of a message are kept in due order: see pushBackLater), so
-    // the dispatcher is not woken for a row that must wait behind a head in backoff.
-    // INDEXED BY: without statistics the planner would scan every pending row of the
+    // type. Only the first unfinished row of a (message, destination) is 'pending'; later
+    // ones are 'waiting' (shown as pending) until promote() moves them up, so the due
+    // query never wades through a flood of one message's opens to find other messages.
+    // INDEXED BY: without statistics the planner could scan every unfinished row of the
     // destination (a dead webhook's whole backlog) instead of this message's few.
     fanOut: p(`INSERT INTO notifications (event_rowid, destination_id, message_id, state, attempts,
         next_attempt_at, lease_until, last_status, created_at, delivered_at)
-      SELECT @eventRowid, md.destination_id, @messageId, 'pending', 0,
-        MAX(@at, COALESCE((SELECT p.next_attempt_at FROM notifications p INDEXED BY notifications_by_message
-          WHERE p.message_id = @messageId AND p.destination_id = md.destination_id AND p.state = 'pending'
-          ORDER BY p.id DESC LIMIT 1), @at)),
-        0, NULL, @at, NULL
+      SELECT @eventRowid, md.destination_id, @messageId,
+        CASE WHEN EXISTS (SELECT 1 FROM notifications p INDEXED BY notifications_by_message
+          WHERE p.message_id = @messageId AND p.destination_id = md.destination_id AND p.state IN ('pending', 'waiting'))
+        THEN 'waiting' ELSE 'pending' END,
+        0, @at, 0, NULL, @at, NULL
       FROM message_destinations md JOIN destinations d ON d.id = md.destination_id
       WHERE md.message_id = @messageId AND md.event_type = @type AND d.deleted_at IS NULL AND d.enabled = 1`),
+    // After a row of (message, destination) finishes, the earliest waiting one becomes the
+    // head, unless a pending row is still there (one revived by replay).
+    promote: p(`UPDATE notifications SET state = 'pending'
+      WHERE id = (SELECT w.id FROM notifications w
+          WHERE w.message_id = @messageId AND w.destination_id = @destinationId AND w.state = 'waiting'
+          ORDER BY w.id LIMIT 1)
+        AND NOT EXISTS (SELECT 1 FROM notifications p
+          WHERE p.message_id = @messageId AND p.destination_id = @destinationId AND p.state = 'pending')`),
 
     // ---- outbound queue ----
     selectDueOutbound: p<ClaimOutboundRow>(`SELECT o.id, o.message_id, o.recipient, o.attempts, o.first_failure_at,
@@ -140,7 +148,8 @@ export function prepareStatements(db: Database.Database) {
 
     // ---- notifications ----
     // Head-of-message rule: a row is claimable only when no earlier row of the same
-    // message is still pending for this destination (in backoff, or leased).
+    // message is still pending for this destination (in backoff, or leased). fanOut's
+    // 'waiting' state already keeps later rows out; this guard covers rows revived by replay.
     selectDueNotifications: p<ClaimNotificationRow>(`SELECT n.id, n.destination_id, n.attempts, n.created_at,
         e.message_id, e.seq, e.kind, e.at, e.detail, m.mail
       FROM notifications n
@@ -153,17 +162,16 @@ export function prepareStatements(db: Database.Database) {
             AND h.state = 'pending' AND h.id < n.id)
       ORDER BY n.next_attempt_at, n.id LIMIT @limit`),
     leaseNotification: p('UPDATE notifications SET lease_until = ? WHERE id = ?'),
-    markDelivered: p(`UPDATE notifications SET state = 'delivered', attempts = attempts + 1, delivered_at = @at,
-      last_status = @status, lease_until = 0 WHERE id = @id`),
-    markRetry: p<{ destination_id: number; message_id: string }>(`UPDATE notifications
+    // Delivered wins over a 'dead' set by deleting the destination while the send was in flight.
+    markDelivered: p<{ destination_id: number; message_id: string }>(`UPDATE notifications
+      SET state = 'delivered', attempts = attempts + 1, delivered_at = @at, last_status = @status, lease_until = 0
+      WHERE id = @id AND state IN ('pending', 'dead') RETURNING destination_id, message_id`),
+    markRetry: p(`UPDATE notifications
       SET attempts = attempts + 1, next_attempt_at = @nextAttemptAt, last_status = @status, lease_until = 0
-      WHERE id = @id AND state = 'pending' RETURNING destination_id, message_id`),
-    // Later rows of the same message wait behind a head in backoff (see fanOut).
-    pushBackLater: p(`UPDATE notifications SET next_attempt_at = @nextAttemptAt
-      WHERE destination_id = @destinationId AND message_id = @messageId AND state = 'pending'
-        AND id > @id AND next_attempt_at < @nextAttemptAt`),
-    markDead: p(`UPDATE notifications SET state = 'dead', attempts = attempts + 1, last_status = @status, lease_until = 0
       WHERE id = @id AND state = 'pending'`),
+    markDead: p<{ destination_id: number; message_id: string }>(`UPDATE notifications
+      SET state = 'dead', attempts = attempts + 1, last_status = @status, lease_until = 0
+      WHERE id = @id AND state = 'pending' RETURNING destination_id, message_id`),
     listNotificationsByMessage: p<NotificationListRow>(`SELECT ${NOTIFICATION_LIST_COLS}
       FROM notifications n JOIN events e ON e.id = n.event_rowid
       WHERE n.message_id = @messageId AND (@destinationId IS NULL OR n.destination_id = @destinationId)
@@ -176,9 +184,11 @@ export function prepareStatements(db: Database.Database) {
       WHERE ${NOTIFICATION_FILTERS} ORDER BY n.id LIMIT @limit`),
     // Replay never revives rows of a deleted destination: nobody would send them.
     replay: p(`UPDATE notifications
-      SET state = 'pending', attempts = 0, next_attempt_at = @now, lease_until = 0, delivered_at = NULL
+      SET state = CASE WHEN state = 'waiting' THEN 'waiting' ELSE 'pending' END,
+        attempts = 0, next_attempt_at = @now, lease_until = 0, delivered_at = NULL
       WHERE destination_id = @destinationId
-        AND ((state = 'dead' AND @dead = 1) OR (state = 'delivered' AND @delivered = 1) OR (state = 'pending' AND @pending = 1))
+        AND ((state = 'dead' AND @dead = 1) OR (state = 'delivered' AND @delivered = 1)
+          OR (state IN ('pending', 'waiting') AND @pending = 1))
         AND (@since IS NULL OR created_at >= @since) AND (@until IS NULL OR created_at < @until)
         AND EXISTS (SELECT 1 FROM destinations d WHERE d.id = @destinationId AND d.deleted_at IS NULL)`),
     nextNotificationDue: p<{ t: number | null }>(`SELECT MIN(next_attempt_at) AS t FROM notifications
@@ -192,7 +202,7 @@ export function prepareStatements(db: Database.Database) {
       (SELECT COUNT(*) FROM messages) AS messages,
       (SELECT COUNT(*) FROM events) AS events,
       (SELECT COUNT(*) FROM outbound WHERE state = 'pending') AS outboundPending,
-      (SELECT COUNT(*) FROM notifications WHERE state = 'pending') AS notificationsPending,
+      (SELECT COUNT(*) FROM notifications WHERE state IN ('pending', 'waiting')) AS notificationsPending,
       (SELECT COUNT(*) FROM notifications WHERE state = 'dead') AS notificationsDead,
       (SELECT COUNT(*) FROM notifications WHERE state = 'delivered') AS notificationsDelivered,
       (SELECT COUNT(*) FROM identities) AS identities,
