@@ -49,6 +49,7 @@ export function notificationsContract(ctx: ContractContext): void {
       // a new event of m1 also waits behind the head in backoff
       await ctx.store.recordOpens([{ messageId: 'm1', at: T0 + 30, ipAddress: '1.1.1.1', userAgent: 'u' }]);
       expect(await ctx.store.claimNotifications(a.id, T0 + 40, 10, 30_000)).toEqual([]);
+      expect(await ctx.store.nextNotificationDue(a.id)).toBe(T0 + 1000); // nothing to wake the dispatcher for earlier
       const again = await ctx.store.claimNotifications(a.id, T0 + 1000, 10, 30_000);
       expect(again.map((j) => [j.event.eventId, j.attempts])).toEqual([['m1:1', 1]]);
     });
