@@ -3,7 +3,7 @@
 // Each server runs in its own child process (one core for it, one for the client on a 2-core
 // box); prints requests/s, p50/p99 latency, server CPU per request and the ratio to bare as a
 // markdown table, then checks that the store holds exactly one open per 2xx answer.
-// Usage: npm run bench:pixel   (BENCH_SECONDS=5 BENCH_CONNECTIONS=50 to change the load)
+// Usage: npm run bench:pixel   (BENCH_SECONDS=4 BENCH_CONNECTIONS=50 to change the load)
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -19,9 +19,9 @@ import { GIF_HEADERS, PIXEL_GIF } from '../src/tracking/gif.js';
 import { createTrackingServer, TrackingKeys } from '../src/tracking/index.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
-const MESSAGES = 1000;
+const MESSAGES = 500;
 const DISTINCT_PATHS = 500;
 
 type Kind = 'bare' | 'pixel' | 'no-store';
