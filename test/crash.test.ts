@@ -12,7 +12,7 @@ import { acceptMessages, OPEN_DESTINATIONS, openEvents, openStore, setupConfigSe
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CHILD = path.join(here, 'fixtures', 'pixel-child.ts');
 const ROUNDS = 3;
-const MESSAGES = 200; // keeps each message under listNotifications' 1000-row page
+const MESSAGES = 400; // keeps each message under listNotifications' 1000-row page
 const CONCURRENCY = 48;
 
 const children: ChildProcess[] = [];
