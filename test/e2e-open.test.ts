@@ -28,7 +28,7 @@ describe.skipIf(!haveChromium)('open tracking end to end (SDK -> SMTP sink -> Ch
   const received: Received[] = [];
   let receiver: http.Server;
   const hooks: Hook[] = [];
-  let secret = '';
+  const secrets = new Map<string, string>(); // webhook path -> its destination's signing secret
   let t: TestGateway;
   let browser: Browser;
 
@@ -53,7 +53,7 @@ describe.skipIf(!haveChromium)('open tracking end to end (SDK -> SMTP sink -> Ch
       req.on('end', () => {
         const payload = Buffer.concat(chunks).toString('utf8');
         try {
-          const body = new Webhook(secret).verify(payload, req.headers as Record<string, string>) as Record<string, any>;
+          const body = new Webhook(secrets.get(req.url ?? '') ?? 'whsec_AAAA').verify(payload, req.headers as Record<string, string>) as Record<string, any>;
           hooks.push({ id: String(req.headers['webhook-id']), body });
           res.writeHead(204).end();
         } catch {
@@ -73,13 +73,16 @@ describe.skipIf(!haveChromium)('open tracking end to end (SDK -> SMTP sink -> Ch
       // this call is a plain SigV4-signed request, as `curl --aws-sigv4` would make it.
       const made = await signedFetch(t, 'POST', `/v2/email/configuration-sets/${set}/event-destinations`, {
         EventDestinationName: 'hook',
-        EventDestination: { Enabled: true, MatchingEventTypes: types, WebhookDestination: { Url: `http://127.0.0.1:${hookPort}/events` } },
+        EventDestination: { Enabled: true, MatchingEventTypes: types, WebhookDestination: { Url: `http://127.0.0.1:${hookPort}/${set}` } },
       });
       expect(made.status).toBe(200);
     }
-    const got = await signedFetch(t, 'GET', '/v2/email/configuration-sets/tracked/event-destinations');
-    secret = got.json.EventDestinations[0].WebhookDestination.SigningSecret;
-    expect(secret).toMatch(/^whsec_/);
+    for (const set of ['tracked', 'untracked']) {
+      const got = await signedFetch(t, 'GET', `/v2/email/configuration-sets/${set}/event-destinations`);
+      const secret = got.json.EventDestinations[0].WebhookDestination.SigningSecret;
+      expect(secret).toMatch(/^whsec_/);
+      secrets.set(`/${set}`, secret);
+    }
     // The SDK still reads the standard parts of the same destination.
     const viaSdk = await ses.send(new GetConfigurationSetEventDestinationsCommand({ ConfigurationSetName: 'tracked' }));
     expect(viaSdk.EventDestinations?.[0]?.MatchingEventTypes).toEqual(['SEND', 'DELIVERY', 'OPEN']);
@@ -110,7 +113,12 @@ describe.skipIf(!haveChromium)('open tracking end to end (SDK -> SMTP sink -> Ch
       } },
     }));
     const id = out.MessageId!;
-    const r = await waitFor(() => received.find((m) => m.raw.includes(id) || (m.to.join() === input.to.join() && m.raw.toString('latin1').includes(input.subject))), `relay of ${input.subject}`);
+    // The relay sends one copy per recipient; wait for all of them.
+    const copies = await waitFor(() => {
+      const got = received.filter((m) => m.raw.toString('latin1').includes(`Subject: ${input.subject}`));
+      return got.flatMap((m) => m.to).sort().join() === [...input.to].sort().join() ? got : undefined;
+    }, `relay of ${input.subject}`);
+    const r = copies[0]!;
     return { id, raw: r.raw };
   }
 
@@ -123,14 +131,19 @@ describe.skipIf(!haveChromium)('open tracking end to end (SDK -> SMTP sink -> Ch
     expect(pixel!.length).toBeLessThanOrEqual(100);
     expect(pixel!).not.toContain('reader');
 
+    // Each open is a fresh navigation to the message (a new document), as when a reader
+    // opens the mail again; `no-store` must make Chromium fetch the pixel every time.
+    const mailbox = http.createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(html));
+    await new Promise<void>((r) => mailbox.listen(0, '127.0.0.1', r));
+    const mailUrl = `http://127.0.0.1:${(mailbox.address() as { port: number }).port}/message.html`;
     const page = await browser.newPage();
-    const ua = await page.evaluate(() => navigator.userAgent);
-    for (let i = 0; i < 3; i++) {
-      const loaded = page.waitForResponse((r) => r.url() === pixel!.replace(/&amp;/g, '&'));
-      await page.setContent(html, { waitUntil: 'load' });
-      expect((await loaded).status()).toBe(200);
-    }
+    const pixelStatuses: number[] = [];
+    page.on('response', (r) => { if (r.url() === pixel) pixelStatuses.push(r.status()); });
+    const ua = (await page.evaluate('navigator.userAgent')) as string;
+    for (let i = 0; i < 3; i++) await page.goto(mailUrl, { waitUntil: 'load' });
     await page.close();
+    mailbox.close();
+    expect(pixelStatuses).toEqual([200, 200, 200]);
 
     const opens = await waitFor(() => {
       const o = hooks.filter((h) => h.body.eventType === 'Open' && h.body.mail?.messageId === id);

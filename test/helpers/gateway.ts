@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
-import { silentLog } from '../../src/log.js';
+import { silentLog, createLogger } from '../../src/log.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(ROOT, 'dist/src/cli.js');
@@ -53,7 +53,8 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     ...env,
   };
   const config = loadConfig(fullEnv);
-  const gw = await startGateway(config, silentLog);
+  // MAILBEACON_TEST_LOG=1 shows the gateway's log while debugging a test.
+  const gw = await startGateway(config, process.env.MAILBEACON_TEST_LOG ? createLogger() : silentLog);
   const cli = (args: string[]) => {
     const r = spawnSync(process.execPath, [CLI, ...args], {
       env: { PATH: process.env.PATH ?? '', ...fullEnv }, encoding: 'utf8', timeout: 20_000,
