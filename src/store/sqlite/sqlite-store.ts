@@ -56,7 +56,9 @@ export class SqliteStore implements Store {
   async init(): Promise<void> {
     if (this.#s) return;
     const db = this.#db;
-    db.pragma('journal_mode = WAL');
+    const mode = db.pragma('journal_mode = WAL', { simple: true });
+    // WAL needs shared memory beside the file; some network filesystems refuse it.
+    if (mode !== 'wal') throw new Error(`SQLite could not switch ${db.name} to WAL mode (got "${String(mode)}")`);
     db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
     db.pragma(`synchronous = ${this.#synchronous}`);
     db.pragma('foreign_keys = ON');
