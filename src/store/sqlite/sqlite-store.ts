@@ -7,7 +7,7 @@ import { eventId, rfc3339 } from '../../events/model.js';
 import {
   KIND_TO_MATCHING, StoreConflict,
   type AccessKey, type ConfigSet, type ConfigSetOptions, type Destination, type DestinationSnapshot,
-  type Identity, type MessageStatus, type NewEvent, type NewMessage, type NotificationJob, type NotificationRow,
+  type Identity, type NewEvent, type NewMessage, type NotificationJob, type NotificationRow,
   type NotificationState, type OpenInput, type OutboundJob, type OutboundOutcome, type OutboundState, type Page,
   type Store, type StoredEvent, type StoredMessage,
 } from '../port.js';
