@@ -9,6 +9,9 @@ export interface HostPort { host: string; port: number }
 
 export interface Config {
   dataDir: string;
+  /** null = the embedded SQLite file in dataDir; else a postgres:// URL shared by instances. */
+  databaseUrl: string | null;
+  databaseSchema: string;
   apiListen: HostPort;
   trackingListen: HostPort;
   trackingBaseUrl: string;           // no trailing slash
@@ -37,6 +40,8 @@ type Source = Record<string, string | undefined>;
 
 const KEYS = {
   dataDir: 'MAILBEACON_DATA_DIR',
+  databaseUrl: 'MAILBEACON_DATABASE_URL',
+  databaseSchema: 'MAILBEACON_DATABASE_SCHEMA',
   apiListen: 'MAILBEACON_API_LISTEN',
   trackingListen: 'MAILBEACON_TRACKING_LISTEN',
   trackingBaseUrl: 'MAILBEACON_TRACKING_BASE_URL',
@@ -86,8 +91,17 @@ export function loadConfig(env: Source = process.env): Config {
   const relay = get(KEYS.relayUrl);
   if (relay !== undefined) parseRelayUrl(relay);
 
+  const databaseUrl = get(KEYS.databaseUrl);
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(`${KEYS.databaseUrl}: expected postgres://user:pass@host:5432/db (unset = embedded SQLite)`);
+  }
+  const databaseSchema = get(KEYS.databaseSchema) ?? 'mailbeacon';
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema)) throw new ConfigError(`${KEYS.databaseSchema}: lower-case letters, digits and _ only, got "${databaseSchema}"`);
+
   return {
     dataDir,
+    databaseUrl: databaseUrl ?? null,
+    databaseSchema,
     apiListen: parseHostPort(KEYS.apiListen, get(KEYS.apiListen) ?? '127.0.0.1:8787'),
     trackingListen: parseHostPort(KEYS.trackingListen, get(KEYS.trackingListen) ?? '0.0.0.0:8788'),
     trackingBaseUrl,

@@ -11,6 +11,7 @@ import type { Store } from './store/port.js';
 import type { Submitter } from './core/types.js';
 import type { Log } from './log.js';
 import { openSqliteStore } from './store/sqlite/index.js';
+import { openPostgresStore } from './store/postgres/index.js';
 import { TrackingKeys, createPixelUrlFor } from './tracking/tokens.js';
 import { createTrackingServer } from './tracking/index.js';
 import { createSubmitter } from './core/index.js';
@@ -33,10 +34,19 @@ export interface Gateway {
   close(): Promise<void>;
 }
 
-/** Opens the store of a data dir (the CLI uses this too, beside a running server). */
-export async function openStore(dataDir: string): Promise<{ store: Store; created: boolean }> {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const file = path.join(dataDir, DB_FILE);
+/**
+ * Opens the configured store: the embedded SQLite file in the data dir, or PostgreSQL when
+ * MAILBEACON_DATABASE_URL is set (several instances share it). The CLI uses this too,
+ * beside a running server. `created` is true when the SQLite file did not exist yet.
+ */
+export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databaseSchema'>): Promise<{ store: Store; created: boolean }> {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  if (config.databaseUrl) {
+    const store = openPostgresStore({ connectionString: config.databaseUrl, schema: config.databaseSchema });
+    await store.init();
+    return { store, created: false };
+  }
+  const file = path.join(config.dataDir, DB_FILE);
   const created = !existsSync(file);
   const store = openSqliteStore({ file });
   await store.init();
@@ -44,7 +54,7 @@ export async function openStore(dataDir: string): Promise<{ store: Store; create
 }
 
 export async function startGateway(config: Config, log: Log): Promise<Gateway> {
-  const { store, created } = await openStore(config.dataDir);
+  const { store, created } = await openStore(config);
   const keys = TrackingKeys.loadOrCreate(config.dataDir);
   const closers: (() => Promise<void>)[] = [];
   try {

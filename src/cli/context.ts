@@ -11,7 +11,7 @@ export class UsageError extends Error {
 
 export async function withStore<T>(fn: (store: Store, config: Config) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const { store } = await openStore(config.dataDir);
+  const { store } = await openStore(config);
   try {
     return await fn(store, config);
   } finally {

@@ -37,7 +37,7 @@ export interface TestGateway {
 }
 
 /** Starts a gateway; `env` overrides MAILBEACON_* settings (relay URL etc.). */
-export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+export async function startTestGateway(env: Record<string, string> = {}, opts: { beforeStart?: (dataDir: string) => void } = {}): Promise<TestGateway> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailbeacon-test-'));
   const trackingPort = await freePort();
@@ -53,6 +53,7 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     ...env,
   };
   const config = loadConfig(fullEnv);
+  opts.beforeStart?.(dataDir);
   // MAILBEACON_TEST_LOG=1 shows the gateway's log while debugging a test.
   const gw = await startGateway(config, process.env.MAILBEACON_TEST_LOG ? createLogger() : silentLog);
   const cli = (args: string[]) => {
