@@ -39,7 +39,8 @@ export interface Gateway {
  * MAILBEACON_DATABASE_URL is set (several instances share it). The CLI uses this too,
  * beside a running server. `created` is true when the SQLite file did not exist yet.
  */
-export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databaseSchema'>): Promise<{ store: Store; created: boolean }> {
+export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databaseSchema'>,
+  opts: { backgroundCheckpoints?: boolean } = {}): Promise<{ store: Store; created: boolean }> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   if (config.databaseUrl) {
     const store = openPostgresStore({ connectionString: config.databaseUrl, schema: config.databaseSchema });
@@ -48,13 +49,13 @@ export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl' |
   }
   const file = path.join(config.dataDir, DB_FILE);
   const created = !existsSync(file);
-  const store = openSqliteStore({ file });
+  const store = openSqliteStore({ file, backgroundCheckpoints: opts.backgroundCheckpoints });
   await store.init();
   return { store, created };
 }
 
 export async function startGateway(config: Config, log: Log): Promise<Gateway> {
-  const { store, created } = await openStore(config);
+  const { store, created } = await openStore(config, { backgroundCheckpoints: true });
   const keys = TrackingKeys.loadOrCreate(config.dataDir);
   const closers: (() => Promise<void>)[] = [];
   try {

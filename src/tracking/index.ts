@@ -18,7 +18,8 @@ export { TrackingKeys, createPixelUrlFor } from './tokens.js';
 export const MAX_USER_AGENT_CHARS = 512;
 
 export interface TrackingDeps {
-  store: Store;
+  /** Only the write of opens: the public handler can read or change nothing else. */
+  store: Pick<Store, 'recordOpens'>;
   keys: TrackingKeys;
   config: Pick<Config, 'trustedProxies'>;
   now?: () => number;

@@ -43,9 +43,10 @@ const MIGRATIONS: readonly string[] = [
   );
   CREATE UNIQUE INDEX destinations_live_name ON destinations(config_set, name) WHERE deleted_at IS NULL;
 
-  -- The raw bytes live in their own table: the pixel hot path bumps event_seq and
-  -- open_count on every open, and SQLite rewrites the whole record on UPDATE, so a
-  -- 100 kB message in the same row would turn each open into a 100 kB write.
+  -- The raw bytes live in their own table, so reading or updating a message's status
+  -- never drags a large body through the page cache. No per-message counters here: the
+  -- pixel hot path must not rewrite this row on every open (a random page per open);
+  -- the next seq and the open count come from the events index instead.
   CREATE TABLE messages (
     id               TEXT PRIMARY KEY,
     accepted_at      INTEGER NOT NULL,
@@ -58,9 +59,7 @@ const MIGRATIONS: readonly string[] = [
     mail             TEXT NOT NULL,    -- JSON: the notification "mail" object
     delivery_options TEXT NOT NULL,    -- JSON
     size             INTEGER NOT NULL,
-    status           TEXT NOT NULL,
-    event_seq        INTEGER NOT NULL, -- last seq handed out for this message
-    open_count       INTEGER NOT NULL
+    status           TEXT NOT NULL
   );
   CREATE INDEX messages_by_accepted ON messages(accepted_at, id);
 
@@ -93,7 +92,9 @@ const MIGRATIONS: readonly string[] = [
   CREATE INDEX outbound_due ON outbound(next_attempt_at, id) WHERE state = 'pending';
   CREATE INDEX outbound_by_message ON outbound(message_id);
 
-  -- Append-only event log; eventId = message_id || ':' || seq.
+  -- Append-only event log; eventId = message_id || ':' || seq. An event is the durable
+  -- record of its notifications: the fan-out below turns it into one delivery row per
+  -- subscribed destination, in log order, before anything reads or changes those rows.
   CREATE TABLE events (
     id          INTEGER PRIMARY KEY,
     message_id  TEXT NOT NULL REFERENCES messages(id),
@@ -131,6 +132,15 @@ const MIGRATIONS: readonly string[] = [
   -- (per-message order), "is one unfinished?" (fan-out), the next waiting row (promotion),
   -- and listing a message's rows.
   CREATE INDEX notifications_by_message ON notifications(message_id, destination_id, state, id);
+
+  -- The fan-out cursor: events with id <= last_event have their notification rows. Opens
+  -- commit only their event (the pixel's 200 waits for nothing else); the rows follow in
+  -- the next fan-out, which every notification read or change runs first.
+  CREATE TABLE fanout_cursor (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    last_event  INTEGER NOT NULL
+  );
+  INSERT INTO fanout_cursor (id, last_event) VALUES (1, 0);
   `,
 ];
 

@@ -52,6 +52,53 @@ async function seed(store: Store): Promise<number> {
 }
 
 describe('SqliteStore specifics', () => {
+  it('commits an open as its event only; the notification rows follow from the log, also after a crash-like reopen', async () => {
+    const file = path.join(tempDir(), 'store.db');
+    const a = openSqliteStore({ file });
+    await a.init();
+    const dest = await seed(a);
+    expect(await a.recordOpens([{ messageId: 'm1', at: T0 + 1, ipAddress: '192.0.2.7', userAgent: 'ua' }])).toEqual([2]);
+    // The hot path wrote the event and no notification row yet (raw look, beside the port).
+    const raw = new Database(file, { readonly: true });
+    expect(raw.prepare("SELECT COUNT(*) AS n FROM events WHERE kind = 'Open'").get()).toEqual({ n: 1 });
+    expect(raw.prepare('SELECT COUNT(*) AS n FROM notifications').get()).toEqual({ n: 1 }); // the Send's
+    raw.close();
+    // Drop the process's view without any read (as a kill -9 would), reopen: the log is enough.
+    await a.close();
+    const b = openSqliteStore({ file });
+    await b.init();
+    const rows = await b.listNotifications({ messageId: 'm1' }, 10);
+    expect(rows.map((r) => [r.eventId, r.kind, r.destinationId, r.state])).toEqual([
+      ['m1:1', 'Send', dest, 'pending'], ['m1:2', 'Open', dest, 'pending'],
+    ]);
+    // Per-message order holds: only the Send is claimable until it is done.
+    expect((await b.claimNotifications(dest, T0 + 10, 10, 1000)).map((j) => j.event.eventId)).toEqual(['m1:1']);
+    await b.close();
+  });
+
+  it('checkpoints the WAL on a background thread', async () => {
+    const file = path.join(tempDir(), 'store.db');
+    const store = openSqliteStore({ file, backgroundCheckpoints: true });
+    await store.init();
+    await seed(store);
+    const before = fs.statSync(file).size;
+    for (let i = 0; i < 20; i++) {
+      await store.recordOpens(Array.from({ length: 100 }, (_, k) => ({ messageId: 'm1', at: T0 + i * 100 + k, ipAddress: '::1', userAgent: 'x'.repeat(200) })));
+    }
+    // No commit from here on: only the checkpointer can move pages into the main file.
+    const grown = await new Promise<number>((resolve) => {
+      const end = Date.now() + 5000;
+      const poll = () => {
+        const size = fs.statSync(file).size;
+        if (size > before || Date.now() > end) resolve(size);
+        else setTimeout(poll, 50);
+      };
+      poll();
+    });
+    expect(grown).toBeGreaterThan(before);
+    await store.close();
+  });
+
   it('keeps everything across close and reopen', async () => {
     const file = path.join(tempDir(), 'store.db');
     const a = openSqliteStore({ file, synchronous: 'FULL' });
@@ -167,7 +214,7 @@ describe('SqliteStore specifics', () => {
     await new Promise((resolve) => holder.on('exit', resolve));
     expect(waited).toBeGreaterThan(50);
     // and the CLI connection sees the server's commit
-    expect(cli.prepare('SELECT open_count FROM messages WHERE id = ?').get('m1')).toEqual({ open_count: 1 });
+    expect(cli.prepare("SELECT COUNT(*) AS opens FROM events WHERE message_id = ? AND kind = 'Open'").get('m1')).toEqual({ opens: 1 });
     cli.close();
     await server.close();
   });

@@ -11,7 +11,8 @@ import type {
 export const LIST_CAP = 10_000;
 
 const MESSAGE_COLS = `id, accepted_at, identity, mail_from, config_set, recipients, tracked, inject_outcome,
-  mail, delivery_options, size, status, open_count`;
+  mail, delivery_options, size, status,
+  (SELECT COUNT(*) FROM events e WHERE e.message_id = messages.id AND e.kind = 'Open') AS open_count`;
 
 const NOTIFICATION_LIST_COLS = `n.id, n.destination_id, n.message_id, e.seq, e.kind, n.state, n.attempts,
   n.next_attempt_at, n.last_status, n.created_at, n.delivered_at`;
@@ -75,9 +76,9 @@ export function prepareStatements(db: Database.Database) {
 
     // ---- messages ----
     insertMessage: p(`INSERT INTO messages (id, accepted_at, identity, mail_from, config_set, recipients, tracked,
-        inject_outcome, mail, delivery_options, size, status, event_seq, open_count)
+        inject_outcome, mail, delivery_options, size, status)
       VALUES (@id, @acceptedAt, @identity, @mailFrom, @configSet, @recipients, @tracked,
-        @injectOutcome, @mail, @deliveryOptions, @size, 'queued', @eventSeq, 0)`),
+        @injectOutcome, @mail, @deliveryOptions, @size, 'queued')`),
     insertRaw: p('INSERT INTO message_raw (message_id, raw) VALUES (?, ?)'),
     insertSnapshot: p('INSERT OR IGNORE INTO message_destinations (message_id, event_type, destination_id) VALUES (?, ?, ?)'),
     insertOutbound: p(`INSERT INTO outbound (message_id, recipient, state, attempts, next_attempt_at, lease_until,
@@ -97,10 +98,16 @@ export function prepareStatements(db: Database.Database) {
     markMessageSending: p(`UPDATE messages SET status = 'sending' WHERE id = ? AND status = 'queued'`),
 
     // ---- event log and fan-out ----
-    bumpSeq: p<{ event_seq: number }>('UPDATE messages SET event_seq = event_seq + @n WHERE id = @id RETURNING event_seq'),
-    bumpOpen: p<{ event_seq: number }>(`UPDATE messages SET event_seq = event_seq + 1, open_count = open_count + 1
-      WHERE id = ? RETURNING event_seq`),
+    // Last seq of a message (0 before its first event), or no row when there is no such
+    // message. Writers hold the write lock (IMMEDIATE), so max + 1 cannot race.
+    lastSeq: p<{ seq: number }>(`SELECT (SELECT COALESCE(MAX(seq), 0) FROM events WHERE message_id = m.id) AS seq
+      FROM messages m WHERE m.id = ?`),
     insertEvent: p('INSERT INTO events (message_id, seq, kind, at, detail) VALUES (?, ?, ?, ?, ?)'),
+    fanOutCursor: p<{ last: number; head: number }>(`SELECT c.last_event AS last,
+      (SELECT COALESCE(MAX(id), 0) FROM events) AS head FROM fanout_cursor c WHERE c.id = 1`),
+    eventsAfter: p<{ id: number; message_id: string; kind: string; at: number }>(`SELECT id, message_id, kind, at
+      FROM events WHERE id > ? ORDER BY id LIMIT ?`),
+    moveFanOutCursor: p('UPDATE fanout_cursor SET last_event = ? WHERE id = 1'),
     // One notification row per live, enabled snapshot destination subscribed to the event's
     // type. Only the first unfinished row of a (message, destination) is 'pending'; later
     // ones are 'waiting' (shown as pending) until promote() moves them up, so the due
