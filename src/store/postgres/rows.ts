@@ -2,7 +2,6 @@
 // pagination tokens (same opaque format as the SQLite adapter, so a token survives a switch).
 // json columns come back parsed and int8 as numbers (see pool.ts), written by this adapter,
 // so they are mapped without further checks; page tokens come from clients and are checked.
-import { GatewayError } from '../../errors.js';
 import { eventId } from '../../events/model.js';
 import type {
   AccessKey, ConfigSet, Destination, DestinationKind, EventKind, Identity, MatchingEventType,
@@ -35,18 +34,7 @@ export interface ClaimNotificationRow extends EventRow {
   id: number; destination_id: number; attempts: number; created_at: number; mail: Record<string, unknown>;
 }
 
-/** Status of a message from the states of its recipients (the SQLite adapter's rule, kept identical). */
-export function messageStatus(rows: { state: string; first_failure_at: number | null; attempts: number }[]): MessageStatus {
-  const pending = rows.filter((r) => r.state === 'pending');
-  if (pending.length > 0) {
-    if (pending.some((r) => r.first_failure_at !== null)) return 'delayed';
-    return rows.length > pending.length || pending.some((r) => r.attempts > 0) ? 'sending' : 'queued';
-  }
-  if (rows.every((r) => r.state === 'delivered')) return 'delivered';
-  if (rows.every((r) => r.state === 'bounced' || r.state === 'suppressed')) return 'bounced';
-  if (rows.every((r) => r.state === 'captured')) return 'captured';
-  return 'partial';
-}
+export { messageStatus } from '../message-status.js';
 
 export const MESSAGE_COLS = `id, accepted_at, identity, mail_from, config_set, recipients, tracked, inject_outcome,
   mail, delivery_options, size, status, open_count`;
@@ -126,37 +114,5 @@ export const toNotificationRow = (r: NotificationListRow): NotificationRow => ({
   deliveredAt: r.delivered_at,
 });
 
-// ---- pagination (same rules and token format as sqlite/rows.ts) ----
-
-/** Upper bound of any one page or batch, whatever the caller asks: queues are read in bounded batches. */
-export const MAX_BATCH = 1000;
-
-/** Bound on lists the port returns whole (keys, destinations): a safety net, not paging. */
-export const LIST_CAP = 10_000;
-
-/** A positive integer no larger than MAX_BATCH; NaN or <1 is a caller bug, not "no limit". */
-export function boundLimit(limit: number): number {
-  if (!Number.isFinite(limit) || limit < 1) throw new RangeError(`limit must be a positive number, got ${limit}`);
-  return Math.min(Math.floor(limit), MAX_BATCH);
-}
-
-/** Opaque token: base64url of a JSON array holding the last key of the previous page. */
-export function encodeToken(key: readonly (string | number)[]): string {
-  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
-}
-
-/** Decodes a token made by encodeToken with the given key shape; anything else is the client's error. */
-export function decodeToken(token: string, shape: readonly ('string' | 'number')[]): (string | number)[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  if (!Array.isArray(parsed) || parsed.length !== shape.length || parsed.some((v, i) => typeof v !== shape[i])
-    || parsed.some((v) => typeof v === 'number' && !Number.isSafeInteger(v))
-    || parsed.some((v) => typeof v === 'string' && v.includes('\u0000'))) {
-    throw new GatewayError('BadRequest', 'The NextToken is not valid.');
-  }
-  return parsed as (string | number)[];
-}
+// ---- pagination: shared with the SQLite adapter ----
+export { MAX_BATCH, LIST_CAP, boundLimit, encodeToken, decodeToken } from '../paging.js';

@@ -1,7 +1,6 @@
 // Row shapes of the SQLite tables and their mapping to the port's types, plus the
 // opaque pagination tokens. JSON columns were written by this adapter, so they are
 // parsed without further checks; page tokens come from clients and are checked.
-import { GatewayError } from '../../errors.js';
 import { eventId } from '../../events/model.js';
 import type {
   AccessKey, ConfigSet, Destination, DestinationKind, EventKind, Identity, MatchingEventType,
@@ -121,32 +120,5 @@ export const toNotificationJob = (r: ClaimNotificationRow): NotificationJob => (
   createdAt: r.created_at,
 });
 
-// ---- pagination ----
-
-/** Upper bound of any one page or batch, whatever the caller asks: queues are read in bounded batches. */
-export const MAX_BATCH = 1000;
-
-/** A positive integer no larger than MAX_BATCH; NaN or <1 is a caller bug, not "no limit". */
-export function boundLimit(limit: number): number {
-  if (!Number.isFinite(limit) || limit < 1) throw new RangeError(`limit must be a positive number, got ${limit}`);
-  return Math.min(Math.floor(limit), MAX_BATCH);
-}
-
-/** Opaque token: base64url of a JSON array holding the last key of the previous page. */
-export function encodeToken(key: readonly (string | number)[]): string {
-  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
-}
-
-/** Decodes a token made by encodeToken with the given key shape; anything else is the client's error. */
-export function decodeToken(token: string, shape: readonly ('string' | 'number')[]): (string | number)[] {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    parsed = undefined;
-  }
-  if (!Array.isArray(parsed) || parsed.length !== shape.length || parsed.some((v, i) => typeof v !== shape[i])) {
-    throw new GatewayError('BadRequest', 'The NextToken is not valid.');
-  }
-  return parsed as (string | number)[];
-}
+// ---- pagination: shared with the PostgreSQL adapter ----
+export { MAX_BATCH, boundLimit, encodeToken, decodeToken } from '../paging.js';

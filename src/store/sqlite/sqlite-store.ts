@@ -15,7 +15,7 @@ import {
   boundLimit, decodeToken, encodeToken, toAccessKey, toConfigSet, toDestination, toEvent, toIdentity,
   toMessage, toNotificationJob, toNotificationRow, toOutboundJob, toOutboundListItem,
 } from './rows.js';
-import { messageStatus } from './message-status.js';
+import { messageStatus } from '../message-status.js';
 import { migrate } from './schema.js';
 import { startCheckpointer, SAFETY_NET_WAL_PAGES, type Checkpointer } from './checkpointer.js';
 import { prepareStatements, type Statements } from './statements.js';

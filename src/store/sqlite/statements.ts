@@ -7,8 +7,7 @@ import type {
   NotificationListRow, OutboundListRow,
 } from './rows.js';
 
-/** Bound on lists the port returns whole (keys, destinations): a safety net, not paging. */
-export const LIST_CAP = 10_000;
+import { LIST_CAP } from '../paging.js';
 
 const MESSAGE_COLS = `id, accepted_at, identity, mail_from, config_set, recipients, tracked, inject_outcome,
   mail, delivery_options, size, status,

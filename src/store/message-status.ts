@@ -1,7 +1,7 @@
-// How a message's status (port.ts MessageStatus) follows from the states of its
+// Shared by both adapters. How a message's status (port.ts MessageStatus) follows from the states of its
 // recipients' outbound rows. Pure; the adapter recomputes it in the same transaction
 // that applies delivery outcomes, so the status never disagrees with the queue.
-import type { MessageStatus } from '../port.js';
+import type { MessageStatus } from './port.js';
 
 export interface RecipientState { state: string; first_failure_at: number | null; attempts: number }
 
