@@ -43,7 +43,7 @@ class Receiver {
         const r: Received = { path: p, id: String(req.headers['webhook-id']), ts: String(req.headers['webhook-timestamp']), body, eventId, verified, at: Date.now(), status: 0 };
         const nth = this.got.filter((g) => g.path === p).length;
         this.got.push(r);
-        const a = (this.rules.get(p) ?? (() => ({ status: 200 })))(r, nth);
+        const a = (this.rules.get(p) ?? ((): ReturnType<Answer> => ({ status: 200 })))(r, nth);
         if (a === 'hang') {
           this.hanging.add(res);
           return;

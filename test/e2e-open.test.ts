@@ -5,7 +5,6 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import http from 'node:http';
 import { existsSync } from 'node:fs';
-import { SMTPServer } from 'smtp-server';
 import PostalMime from 'postal-mime';
 import { Webhook } from 'standardwebhooks';
 import { chromium, type Browser } from 'playwright-core';
@@ -14,18 +13,17 @@ import {
   GetConfigurationSetEventDestinationsCommand, CreateEmailIdentityCommand, SendEmailCommand,
 } from '@aws-sdk/client-sesv2';
 import { startTestGateway, waitFor, signedFetch, type TestGateway } from './helpers/gateway.js';
+import { startSmtpSink, type SmtpSink } from './helpers/smtp-sink.js';
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const haveChromium = existsSync(CHROMIUM);
 if (!haveChromium && process.env.CI === 'true') throw new Error(`CI=true but no Chromium at ${CHROMIUM} (.ci/run installs Debian's chromium)`);
 if (!haveChromium) console.warn(`e2e-open: skipped, no Chromium at ${CHROMIUM} (apt-get install chromium)`);
 
-interface Received { to: string[]; raw: Buffer }
 interface Hook { id: string; body: Record<string, any> }
 
 describe.skipIf(!haveChromium)('open tracking end to end (SDK -> SMTP sink -> Chromium -> webhook)', () => {
-  let sink: SMTPServer;
-  const received: Received[] = [];
+  let sink: SmtpSink;
   let receiver: http.Server;
   const hooks: Hook[] = [];
   const secrets = new Map<string, string>(); // webhook path -> its destination's signing secret
@@ -33,19 +31,8 @@ describe.skipIf(!haveChromium)('open tracking end to end (SDK -> SMTP sink -> Ch
   let browser: Browser;
 
   beforeAll(async () => {
-    sink = new SMTPServer({
-      authOptional: true, disabledCommands: ['STARTTLS'], logger: false,
-      onData(stream, session, cb) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks) });
-          cb();
-        });
-      },
-    });
-    await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-    const sinkPort = (sink.server.address() as { port: number }).port;
+    sink = await startSmtpSink();
+    const sinkPort = sink.port;
 
     receiver = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
@@ -97,7 +84,7 @@ describe.skipIf(!haveChromium)('open tracking end to end (SDK -> SMTP sink -> Ch
   afterAll(async () => {
     await browser?.close();
     await t?.stop();
-    await new Promise<void>((r) => (sink ? sink.close(() => r()) : r()));
+    await sink?.close();
     await new Promise<void>((r) => (receiver ? receiver.close(() => r()) : r()));
   });
 
@@ -115,7 +102,7 @@ describe.skipIf(!haveChromium)('open tracking end to end (SDK -> SMTP sink -> Ch
     const id = out.MessageId!;
     // The relay sends one copy per recipient; wait for all of them.
     const copies = await waitFor(() => {
-      const got = received.filter((m) => m.raw.toString('latin1').includes(`Subject: ${input.subject}`));
+      const got = sink.received.filter((m) => m.raw.toString('latin1').includes(`Subject: ${input.subject}`));
       return got.flatMap((m) => m.to).sort().join() === [...input.to].sort().join() ? got : undefined;
     }, `relay of ${input.subject}`);
     const r = copies[0]!;

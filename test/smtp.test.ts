@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import tls from 'node:tls';
 import nodemailer from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import PostalMime from 'postal-mime';
-import { SMTPServer } from 'smtp-server';
 import { loadConfig, type Config } from '../src/config.js';
 import { createSubmitter } from '../src/core/index.js';
 import { startDeliveryWorker, type DeliveryWorker } from '../src/delivery/index.js';
@@ -17,6 +17,7 @@ import { ensureTlsMaterial, sesSmtpPassword, startSmtp } from '../src/smtp/index
 import { openSqliteStore } from '../src/store/sqlite/index.js';
 import type { Store } from '../src/store/port.js';
 import type { Submitter } from '../src/core/types.js';
+import { startSmtpSink, type SmtpSink, type Received } from './helpers/smtp-sink.js';
 
 const KEY_ID = 'AKIAMAILBEACONSMTP01';
 const SECRET = 'smtp-test-secret-0123456789abcdefghijklmn';
@@ -24,17 +25,15 @@ const REVOKED_ID = 'AKIAMAILBEACONREVOKED';
 const MAX_BYTES = 64 * 1024;
 const PIXEL_BASE = 'http://127.0.0.1:9/o/';
 
-interface Received { to: string[]; raw: Buffer }
 
 let dir: string;
 let config: Config;
 let store: Store;
 let smtp: Awaited<ReturnType<typeof startSmtp>>;
 let delivery: DeliveryWorker;
-let sink: SMTPServer;
+let sink: SmtpSink;
 let ca: string;
 let submitter: Submitter;
-const received: Received[] = [];
 
 const password = sesSmtpPassword(SECRET, 'ru-central1');
 
@@ -71,7 +70,7 @@ function transport(o: TransportOpts = {}) {
     tls: { ca: [ca], servername: 'localhost' },
     auth: o.noAuth ? undefined : { user: o.user ?? KEY_ID, pass: o.pass ?? password },
     connectionTimeout: 10_000,
-  } as nodemailer.TransportOptions);
+  } as SMTPTransport.Options);
 }
 
 const queuedId = (response: string): string => {
@@ -81,7 +80,7 @@ const queuedId = (response: string): string => {
 };
 
 async function relayedFor(to: string, marker: string): Promise<Received> {
-  return waitFor(() => received.find((r) => r.to.includes(to) && r.raw.includes(marker)), `relay of ${marker}`);
+  return waitFor(() => sink.received.find((r) => r.to.includes(to) && r.raw.includes(marker)), `relay of ${marker}`);
 }
 
 async function sendError(p: Promise<unknown>): Promise<{ responseCode?: number; response?: string; message: string }> {
@@ -95,19 +94,8 @@ async function sendError(p: Promise<unknown>): Promise<{ responseCode?: number; 
 
 beforeAll(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'mailbeacon-smtp-e2e-'));
-  sink = new SMTPServer({
-    authOptional: true, disabledCommands: ['STARTTLS'], logger: false,
-    onData(stream, session, cb) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks) });
-        cb();
-      });
-    },
-  });
-  await new Promise<void>((r) => sink.listen(0, '127.0.0.1', r));
-  const sinkPort = (sink.server.address() as net.AddressInfo).port;
+  sink = await startSmtpSink();
+  const sinkPort = sink.port;
 
   config = loadConfig({
     MAILBEACON_DATA_DIR: dir,
@@ -140,7 +128,7 @@ afterAll(async () => {
   await smtp?.close();
   await delivery?.close();
   await store?.close();
-  await new Promise<void>((r) => (sink ? sink.close(() => r()) : r()));
+  await sink?.close();
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 

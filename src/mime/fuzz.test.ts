@@ -23,7 +23,7 @@ const MUTATIONS: Mutation[] = [
   (b, x, y) => Buffer.concat([b.subarray(0, at(b, x)), Buffer.alloc(y % 64), b.subarray(at(b, x))]),
   (b, x, y) => { const i = at(b, x); return Buffer.concat([b.subarray(0, i), Buffer.from(b.toString('latin1', i, i + (y % 500)).replace(/\r\n/g, '\n'), 'latin1'), b.subarray(i + (y % 500))]); },
   (b, x, y, z) => Buffer.concat([b.subarray(0, at(b, x)), Buffer.from(['\r\n--alt--\r\n', '\r\n--m\r\n', '=\r\n', '=Z', '<!--', '</body>', 'Content-Type: multipart/mixed; boundary=q\r\n\r\n'][z % 7]! + (y % 2 ? '' : '\r\n')), b.subarray(at(b, x))]),
-  (b, x, y) => { const c = Buffer.from(b); for (let i = 0; i < 20; i++) c[at(c, x + i * y)] ^= 1 << (i % 8); return c; },
+  (b, x, y) => { const c = Buffer.from(b); for (let i = 0; i < 20; i++) { const j = at(c, x + i * y); c[j] = c[j]! ^ (1 << (i % 8)); } return c; },
 ];
 
 describe('fuzz: mutated real messages', () => {
@@ -35,7 +35,7 @@ describe('fuzz: mutated real messages', () => {
         fc.nat(seeds.length - 1),
         fc.array(fc.tuple(fc.nat(MUTATIONS.length - 1), fc.nat(), fc.nat(), fc.nat()), { minLength: 1, maxLength: 4 }),
         async (seed, muts) => {
-          let raw = seeds[seed]!;
+          let raw: Buffer = seeds[seed]!;
           for (const [m, x, y, z] of muts) raw = MUTATIONS[m]!(raw, x, y, z);
           runs++;
           const t = performance.now();
