@@ -49,7 +49,13 @@ export function registerMessages(program: Command): void {
           tracking: { tracked: msg.tracked, outcome: msg.injectOutcome, opens: msg.openCount },
           recipients: outbound.map((o) => ({ ...o, nextAttemptAt: o.state === 'pending' ? rfc3339(o.nextAttemptAt) : undefined })),
           opens: events.filter((e) => e.kind === 'Open').map((e) => ({ eventId: e.eventId, ...e.detail })),
-          events: events.map((e) => renderEvent(e, { messageId: msg.id })),
+          // Each event as its notification carries it, without the `mail` block repeated
+          // (shown once above); `notifications` says where each one went.
+          mail: msg.mail,
+          events: events.map((e) => {
+            const { mail: _mail, ...rest } = renderEvent(e, {});
+            return rest;
+          }),
           notifications: notifications.map((n) => ({
             eventId: n.eventId, eventType: n.kind, destinationId: n.destinationId, state: n.state,
             attempts: n.attempts, lastStatus: n.lastStatus,
