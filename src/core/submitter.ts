@@ -99,7 +99,7 @@ export function createSubmitter(deps: SubmitterDeps): Submitter {
     const identity = await resolveIdentity(store, mailFrom);
     if (!identity) {
       throw new GatewayError('MailFromDomainNotVerified',
-        `Email address is not verified. The following identities failed the check in region MAILBEACON: ${mailFrom}`);
+        `Email address is not verified. The following identities failed the check: ${mailFrom} (add its domain with "mailbeacon identities add" or CreateEmailIdentity)`);
     }
 
     let headers: RawHeader[];
