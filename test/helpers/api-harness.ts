@@ -1,10 +1,10 @@
-// Test harness for the SES v2 API: createApiServer over a real SQLite store in a temp dir and
-// the real Submitter (real pixel tokens), an access key created in the store, the real
-// @aws-sdk/client-sesv2 client, and a SigV4-signing fetch for hand-made (bad) requests.
+// Test harness for the SES v2 API: by default the gateway started as `serve` does (real
+// SQLite store in a temp dir, real Submitter and pixel tokens, listeners; the background
+// workers left out) with an access key made by the CLI; with extra ApiDeps (e.g. a rate limiter) createApiServer composed directly.
+// Gives the real @aws-sdk/client-sesv2 client and a SigV4-signing fetch for hand-made requests.
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SignatureV4 } from '@smithy/signature-v4';
@@ -16,12 +16,12 @@ import { createSubmitter } from '../../src/core/index.js';
 import { TrackingKeys, createPixelUrlFor } from '../../src/tracking/index.js';
 import { createApiServer, type ApiDeps } from '../../src/api/index.js';
 import type { Store } from '../../src/store/port.js';
+import { startTestGateway } from './gateway.js';
 
 export interface ApiHarness {
   url: string;
   store: Store;
   config: Config;
-  server: http.Server;
   credentials: { accessKeyId: string; secretAccessKey: string };
   logs: { msg: string; fields?: Record<string, unknown> }[];
   ses(): SESv2Client;
@@ -44,23 +44,41 @@ export interface SignOptions {
 }
 
 export async function startApiHarness(env: Record<string, string> = {}, extra: Partial<ApiDeps> = {}): Promise<ApiHarness> {
-  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailbeacon-api-'));
-  const config = loadConfig({
-    MAILBEACON_DATA_DIR: dataDir,
-    MAILBEACON_TRACKING_BASE_URL: 'http://127.0.0.1:8788',
-    MAILBEACON_ALLOW_PRIVATE_WEBHOOKS: 'true',
-    ...env,
-  });
-  const store = openSqliteStore({ file: path.join(dataDir, 'mailbeacon.db') });
-  await store.init();
-  const keys = TrackingKeys.loadOrCreate(dataDir);
-  const submitter = createSubmitter({ store, config, pixelUrlFor: createPixelUrlFor(config.trackingBaseUrl, keys) });
-  const credentials = { accessKeyId: 'AKIATESTAPI0000001', secretAccessKey: 'test-secret-' + Math.random().toString(36).slice(2) };
-  await store.createAccessKey({ id: credentials.accessKeyId, secret: credentials.secretAccessKey, name: 'api-test', createdAt: Date.now(), revokedAt: null });
   const logs: ApiHarness['logs'] = [];
-  const server = createApiServer({ store, submitter, config, log: (msg, fields) => logs.push({ msg, fields }), ...extra });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const log = (msg: string, fields?: Record<string, unknown>) => logs.push({ msg, fields });
+  const env2 = { MAILBEACON_TRACKING_BASE_URL: 'http://127.0.0.1:8788', MAILBEACON_ALLOW_PRIVATE_WEBHOOKS: 'true', ...env };
+  let url: string;
+  let store: Store;
+  let config: Config;
+  let credentials: { accessKeyId: string; secretAccessKey: string };
+  let close: () => Promise<void>;
+  if (Object.keys(extra).length === 0) {
+    // The API's own tests look at queue state as the API left it: no background workers.
+    const t = await startTestGateway(env2, { log, workers: false });
+    ({ config, credentials } = t);
+    url = t.gw.apiUrl;
+    store = t.gw.store;
+    close = () => t.stop();
+  } else {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailbeacon-api-'));
+    config = loadConfig({ MAILBEACON_DATA_DIR: dataDir, ...env2 });
+    const own = openSqliteStore({ file: path.join(dataDir, 'mailbeacon.db') });
+    await own.init();
+    store = own;
+    const keys = TrackingKeys.loadOrCreate(dataDir);
+    const submitter = createSubmitter({ store, config, pixelUrlFor: createPixelUrlFor(config.trackingBaseUrl, keys) });
+    credentials = { accessKeyId: 'AKIATESTAPI0000001', secretAccessKey: 'test-secret-' + Math.random().toString(36).slice(2) };
+    await store.createAccessKey({ id: credentials.accessKeyId, secret: credentials.secretAccessKey, name: 'api-test', createdAt: Date.now(), revokedAt: null });
+    const server = createApiServer({ store, submitter, config, log, ...extra });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    close = async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await own.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    };
+  }
 
   async function signedFetch(method: string, pathAndQuery: string, body?: string | Buffer, opts: SignOptions = {}): Promise<Response> {
     const u = new URL(pathAndQuery, url);
@@ -93,13 +111,8 @@ export async function startApiHarness(env: Record<string, string> = {}, extra: P
   }
 
   return {
-    url, store, config, server, credentials, logs, signedFetch,
+    url, store, config, credentials, logs, signedFetch,
     ses: () => new SESv2Client({ endpoint: url, region: 'ru-central1', credentials, maxAttempts: 1 }),
-    stop: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await store.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    },
+    stop: close,
   };
 }

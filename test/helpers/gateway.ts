@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
-import { silentLog, createLogger } from '../../src/log.js';
+import { silentLog, createLogger, type Log } from '../../src/log.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(ROOT, 'dist/src/cli.js');
@@ -37,7 +37,8 @@ export interface TestGateway {
 }
 
 /** Starts a gateway; `env` overrides MAILBEACON_* settings (relay URL etc.). */
-export async function startTestGateway(env: Record<string, string> = {}, opts: { beforeStart?: (dataDir: string) => void } = {}): Promise<TestGateway> {
+export async function startTestGateway(env: Record<string, string> = {},
+  opts: { beforeStart?: (dataDir: string) => void; log?: Log; workers?: boolean } = {}): Promise<TestGateway> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does)`);
   const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailbeacon-test-'));
   const trackingPort = await freePort();
@@ -53,9 +54,12 @@ export async function startTestGateway(env: Record<string, string> = {}, opts: {
     ...env,
   };
   const config = loadConfig(fullEnv);
+  // workers: false leaves out the delivery worker and dispatcher, for tests that look at
+  // queue state the workers would otherwise move on.
+  if (opts.workers === false) config.workers = { delivery: false, dispatcher: false };
   opts.beforeStart?.(dataDir);
   // MAILBEACON_TEST_LOG=1 shows the gateway's log while debugging a test.
-  const gw = await startGateway(config, process.env.MAILBEACON_TEST_LOG ? createLogger() : silentLog);
+  const gw = await startGateway(config, opts.log ?? (process.env.MAILBEACON_TEST_LOG ? createLogger() : silentLog));
   const cli = (args: string[]) => {
     const r = spawnSync(process.execPath, [CLI, ...args], {
       env: { PATH: process.env.PATH ?? '', ...fullEnv }, encoding: 'utf8', timeout: 20_000,
