@@ -253,9 +253,11 @@ export interface Store {
   appendEvents(messageId: string, events: NewEvent[]): Promise<StoredEvent[]>;
   /**
    * Records a batch of opens in ONE transaction (group commit): per open, the Open event
-   * (detail = {ipAddress, timestamp, userAgent}) and one notification row per snapshot
-   * destination matching OPEN; bumps the message's openCount. Opens of unknown messages
-   * record nothing. Returns, per input, the event seq or null (unknown message).
+   * (detail = {ipAddress, timestamp, userAgent}) and its notifications, one per snapshot
+   * destination matching OPEN; bumps the message's openCount. An adapter may commit the
+   * event alone as the durable record of its notifications and make their rows later, as
+   * long as every notification read or change sees them (SQLite does: its fan-out cursor).
+   * Opens of unknown messages record nothing. Returns, per input, the event seq or null.
    */
   recordOpens(opens: OpenInput[]): Promise<(number | null)[]>;
 
