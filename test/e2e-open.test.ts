@@ -149,6 +149,9 @@ describe.skipIf(!haveChromium)('open tracking end to end (SDK -> SMTP sink -> Ch
       expect(o.body.mail.tags.campaign).toEqual(['e2e']);
       expect(Date.parse(o.body.mail.timestamp)).not.toBeNaN();
       expect(o.body.open.userAgent).toBe(ua);
+      // mailbeacon's reading of the agent: Chromium, and a headless one counts as automation.
+      expect(o.body.open.client.name).toBe('Chrome');
+      expect(o.body.open.machineOpen).toBe(/HeadlessChrome/.test(ua));
       expect(o.body.open.ipAddress).toBe('127.0.0.1');
       expect(Date.parse(o.body.open.timestamp)).not.toBeNaN();
     }

@@ -2,6 +2,7 @@
 // A stored event is rendered the same way every time it is sent, so a redelivered
 // notification is byte-for-byte the same document with the same eventId.
 import type { EventKind, StoredEvent } from '../store/port.js';
+import { classifyOpen } from './open-client.js';
 
 /** Key of the type-specific block: Send -> "send", DeliveryDelay -> "deliveryDelay". */
 export function detailKey(kind: EventKind): string {
@@ -24,8 +25,14 @@ export function renderEvent(event: StoredEvent, mail: Record<string, unknown>): 
     eventType: event.kind,
     eventId: event.eventId,
     mail,
-    [detailKey(event.kind)]: event.detail,
+    [detailKey(event.kind)]: event.kind === 'Open' ? withClient(event.detail) : event.detail,
   };
+}
+
+/** An Open's detail plus mailbeacon's reading of its agent (extra fields; Postbox's stay first). */
+function withClient(detail: Record<string, unknown>): Record<string, unknown> {
+  const ua = typeof detail.userAgent === 'string' ? detail.userAgent : '';
+  return { ...detail, ...classifyOpen(ua) };
 }
 
 /** RFC 3339 with milliseconds, UTC, as SES writes timestamps. */
