@@ -52,24 +52,27 @@ async function seed(store: Store): Promise<number> {
 }
 
 describe('SqliteStore specifics', () => {
-  it('commits an open as its event only; the notification rows follow from the log, also after a crash-like reopen', async () => {
+  it('commits an open as one journal row; its event and notification rows follow, also after a crash-like reopen', async () => {
     const file = path.join(tempDir(), 'store.db');
     const a = openSqliteStore({ file });
     await a.init();
     const dest = await seed(a);
     expect(await a.recordOpens([{ messageId: 'm1', at: T0 + 1, ipAddress: '192.0.2.7', userAgent: 'ua' }])).toEqual([2]);
-    // The hot path wrote the event and no notification row yet (raw look, beside the port).
+    // The hot path wrote a journal row, no event and no notification row yet (raw look, beside the port).
     const raw = new Database(file, { readonly: true });
-    expect(raw.prepare("SELECT COUNT(*) AS n FROM events WHERE kind = 'Open'").get()).toEqual({ n: 1 });
+    expect(raw.prepare('SELECT message_id, seq FROM open_journal').all()).toEqual([{ message_id: 'm1', seq: 2 }]);
+    expect(raw.prepare("SELECT COUNT(*) AS n FROM events WHERE kind = 'Open'").get()).toEqual({ n: 0 });
     expect(raw.prepare('SELECT COUNT(*) AS n FROM notifications').get()).toEqual({ n: 1 }); // the Send's
     raw.close();
     // Drop the process's view without any read (as a kill -9 would), reopen: the log is enough.
     await a.close();
     const b = openSqliteStore({ file });
     await b.init();
+    // The new process's first open continues the seq past the journaled one.
+    expect(await b.recordOpens([{ messageId: 'm1', at: T0 + 2, ipAddress: '192.0.2.7', userAgent: 'ua' }])).toEqual([3]);
     const rows = await b.listNotifications({ messageId: 'm1' }, 10);
     expect(rows.map((r) => [r.eventId, r.kind, r.destinationId, r.state])).toEqual([
-      ['m1:1', 'Send', dest, 'pending'], ['m1:2', 'Open', dest, 'pending'],
+      ['m1:1', 'Send', dest, 'pending'], ['m1:2', 'Open', dest, 'pending'], ['m1:3', 'Open', dest, 'pending'],
     ]);
     // Per-message order holds: only the Send is claimable until it is done.
     expect((await b.claimNotifications(dest, T0 + 10, 10, 1000)).map((j) => j.event.eventId)).toEqual(['m1:1']);
@@ -214,7 +217,7 @@ describe('SqliteStore specifics', () => {
     await new Promise((resolve) => holder.on('exit', resolve));
     expect(waited).toBeGreaterThan(50);
     // and the CLI connection sees the server's commit
-    expect(cli.prepare("SELECT COUNT(*) AS opens FROM events WHERE message_id = ? AND kind = 'Open'").get('m1')).toEqual({ opens: 1 });
+    expect(cli.prepare('SELECT COUNT(*) AS opens FROM open_journal WHERE message_id = ?').get('m1')).toEqual({ opens: 1 });
     cli.close();
     await server.close();
   });

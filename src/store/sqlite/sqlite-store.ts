@@ -48,6 +48,8 @@ export class SqliteStore implements Store {
   #s: Statements | undefined;
   /** Built once: db.transaction() makes new wrapper functions on every call. */
   #inTx: Database.Transaction<(fn: () => unknown) => unknown> | undefined;
+  /** Last seq of each message whose opens are still in the journal (see recordOpens). */
+  readonly #journalSeq = new Map<string, number>();
 
   constructor(opts: SqliteStoreOptions) {
     this.#synchronous = opts.synchronous ?? 'NORMAL';
@@ -79,6 +81,9 @@ export class SqliteStore implements Store {
     }
     this.#s = prepareStatements(db);
     this.#inTx = db.transaction((fn: () => unknown) => fn());
+    // Opens a previous process journaled (and maybe never moved, if it was killed) become
+    // events now: this process starts knowing no journal seqs, so none may be left behind.
+    this.#catchUp();
   }
 
   async close(): Promise<void> {
@@ -281,6 +286,7 @@ export class SqliteStore implements Store {
   }
 
   async getMessage(id: string): Promise<StoredMessage | undefined> {
+    this.#catchUp();
     const r = this.#st.getMessage.get(id);
     return r && toMessage(r);
   }
@@ -291,6 +297,7 @@ export class SqliteStore implements Store {
 
   async listMessages(limit: number, nextToken?: string): Promise<Page<StoredMessage>> {
     const s = this.#st;
+    this.#catchUp();
     const n = boundLimit(limit);
     let rows;
     if (nextToken) {
@@ -305,6 +312,7 @@ export class SqliteStore implements Store {
   }
 
   async listMessageEvents(id: string): Promise<StoredEvent[]> {
+    this.#catchUp();
     return this.#st.listMessageEvents.all(id).map(toEvent);
   }
 
@@ -366,6 +374,7 @@ export class SqliteStore implements Store {
    *  rows come after every earlier event's, per message order); undefined when no message.
    *  Must run inside a transaction. */
   #append(messageId: string, events: NewEvent[]): StoredEvent[] | undefined {
+    this.#drainJournal(); // journaled opens first: their seqs are lower than these
     const last = this.#st.lastSeq.get(messageId);
     if (!last) return undefined;
     let seq = last.seq;
@@ -383,23 +392,39 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The pixel hot path: per open one event row and nothing else (measured: the notification
-   * rows' random index inserts cost ~3x the event itself). The event is the durable record
-   * of its notifications; their rows are made by the next fan-out, which every read or
-   * change of notifications runs first, so callers of the port cannot tell the difference.
+   * The pixel hot path: per open one appended journal row and nothing else (measured: an
+   * events row costs ~3x, for its per-message index insert on a random page). The row holds
+   * the open's final seq and detail; the next fan-out, which every read of events or
+   * notifications runs first, turns it into the Open event and its notification rows, so
+   * callers of the port cannot tell the difference. Seqs of opens still in the journal are
+   * remembered here (#journalSeq): this process is the only one that appends events.
    */
   async recordOpens(opens: OpenInput[]): Promise<(number | null)[]> {
     const s = this.#st;
-    return this.#tx(() => opens.map((o) => {
-      const last = s.lastSeq.get(o.messageId);
-      if (!last) return null;
-      const seq = last.seq + 1;
-      this.#insertEvent(o.messageId, seq, {
-        kind: 'Open', at: o.at,
-        detail: { ipAddress: o.ipAddress, timestamp: rfc3339(o.at), userAgent: o.userAgent },
-      });
+    const assigned = new Map<string, number>();
+    const seqs = this.#tx(() => opens.map((o) => {
+      let last = assigned.get(o.messageId) ?? this.#journalSeq.get(o.messageId);
+      if (last === undefined) {
+        const row = s.lastSeq.get(o.messageId);
+        if (!row) return null;
+        last = row.seq;
+      }
+      const seq = last + 1;
+      s.insertJournal.run(o.messageId, seq, o.at,
+        JSON.stringify({ ipAddress: o.ipAddress, timestamp: rfc3339(o.at), userAgent: o.userAgent }));
+      assigned.set(o.messageId, seq);
       return seq;
     }));
+    // Only after the commit: a rolled-back batch must not leave seqs behind.
+    for (const [id, seq] of assigned) this.#journalSeq.set(id, seq);
+    return seqs;
+  }
+
+  /** Inside a transaction: journaled opens become events (in journal order); the journal empties. */
+  #drainJournal(): void {
+    const s = this.#st;
+    if (s.journalToEvents.run().changes > 0) s.clearJournal.run();
+    this.#journalSeq.clear();
   }
 
   /**
@@ -409,13 +434,14 @@ export class SqliteStore implements Store {
    */
   fanOutPending(maxEvents = FANOUT_CHUNK): number {
     const head = this.#st.fanOutCursor.get()!;
-    if (head.last >= head.head) return 0;
+    if (head.last >= head.head && !head.journal) return 0;
     return this.#tx(() => this.#fanOut(maxEvents));
   }
 
   /** Inside a transaction: fan out events past the cursor (at most maxEvents), move the cursor. */
   #fanOut(maxEvents: number): number {
     const s = this.#st;
+    this.#drainJournal();
     let { last } = s.fanOutCursor.get()!;
     let done = 0;
     while (done < maxEvents) {

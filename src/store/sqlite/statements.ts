@@ -102,8 +102,13 @@ export function prepareStatements(db: Database.Database) {
     lastSeq: p<{ seq: number }>(`SELECT (SELECT COALESCE(MAX(seq), 0) FROM events WHERE message_id = m.id) AS seq
       FROM messages m WHERE m.id = ?`),
     insertEvent: p('INSERT INTO events (message_id, seq, kind, at, detail) VALUES (?, ?, ?, ?, ?)'),
-    fanOutCursor: p<{ last: number; head: number }>(`SELECT c.last_event AS last,
-      (SELECT COALESCE(MAX(id), 0) FROM events) AS head FROM fanout_cursor c WHERE c.id = 1`),
+    fanOutCursor: p<{ last: number; head: number; journal: number }>(`SELECT c.last_event AS last,
+      (SELECT COALESCE(MAX(id), 0) FROM events) AS head,
+      EXISTS (SELECT 1 FROM open_journal) AS journal FROM fanout_cursor c WHERE c.id = 1`),
+    insertJournal: p('INSERT INTO open_journal (message_id, seq, at, detail) VALUES (?, ?, ?, ?)'),
+    journalToEvents: p(`INSERT INTO events (message_id, seq, kind, at, detail)
+      SELECT message_id, seq, 'Open', at, detail FROM open_journal ORDER BY id`),
+    clearJournal: p('DELETE FROM open_journal'),
     eventsAfter: p<{ id: number; message_id: string; kind: string; at: number }>(`SELECT id, message_id, kind, at
       FROM events WHERE id > ? ORDER BY id LIMIT ?`),
     moveFanOutCursor: p('UPDATE fanout_cursor SET last_event = ? WHERE id = 1'),
