@@ -258,14 +258,14 @@ async function storeCost(dir: string): Promise<string[]> {
       }
       const c = process.cpuUsage(c0);
       const us = (c.user + c.system) / perRound;
-      if (round === 1 || round === 10) lines.push(`- ${round === 1 ? 'first open' : `open #${round}`} of each message: ${fmt(us, 1)} µs CPU per open (the Open event, committed before the 200)`);
+      if (round === 1 || round === 10) lines.push(`- ${round === 1 ? 'first open' : `open #${round}`} of each message: ${fmt(us, 1)} µs CPU per open (its journal row, committed before the 200)`);
     }
     // The notification rows of those opens, made afterwards by the fan-out (any read of
     // notifications runs it; the dispatcher's claims do in production).
     const f0 = process.cpuUsage();
     const counts = await store.counts();
     const f = process.cpuUsage(f0);
-    lines.push(`- fan-out of those ${counts.events} opens into ${counts.notificationsPending} notification rows afterwards: ${fmt((f.user + f.system) / (counts.events ?? 1), 1)} µs CPU per open`);
+    lines.push(`- fan-out of those ${counts.events} opens into events and ${counts.notificationsPending} notification rows afterwards: ${fmt((f.user + f.system) / (counts.events ?? 1), 1)} µs CPU per open`);
   } finally {
     await store.close();
   }
