@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { newMessage, runStoreContract } from '../contract.js';
+import { killWriterMidStream } from '../crash-writer.js';
 import type { Destination, Store } from '../port.js';
 import { openPostgresStore, SCHEMA_VERSION, type PostgresStore } from './index.js';
 
@@ -221,33 +222,9 @@ suite('PostgresStore', () => {
     it('loses no reported open and writes no half batch when the writing process is killed with SIGKILL', async () => {
       const { a, snap, schema } = await twoInstances(['OPEN']);
       await a.acceptMessage(newMessage('m1'), snap, [{ kind: 'Send', at: T0, detail: {} }]);
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'crash-writer.fixture.ts'), URL, schema, 'm1', '7'],
-        { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-      let stderr = '';
-      child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-      const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, sig) => resolve(sig ?? code)));
-      let reported = 0;
-      let buf = '';
-      await new Promise<void>((resolve, reject) => {
-        const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`child made no progress; stderr: ${stderr}`)); }, 40_000);
-        child.stdout.on('data', (c: Buffer) => {
-          buf += c.toString();
-          const lines = buf.split('\n');
-          buf = lines.pop()!;
-          for (const line of lines) {
-            const m = /^recorded (\d+)$/.exec(line);
-            if (m) reported = Number(m[1]);
-          }
-          // Kill mid-stream, while the child has the next batch in flight.
-          if (reported >= 140 && !child.killed) {
-            child.kill('SIGKILL');
-            clearTimeout(timer);
-            resolve();
-          }
-        });
-        child.on('exit', () => { clearTimeout(timer); resolve(); });
-      });
-      expect(await exited).toBe('SIGKILL');
+      // Kill mid-stream, while the child has the next batch in flight.
+      const { reported, ended } = await killWriterMidStream(['postgres', URL, schema, 'm1', '7'], 140, 40_000);
+      expect(ended).toBe('SIGKILL');
       // Whatever the killed connection had in flight is uncommitted, hence invisible, then rolled back.
       const msg = await a.getMessage('m1');
       expect(reported).toBeGreaterThanOrEqual(140);

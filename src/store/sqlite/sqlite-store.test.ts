@@ -6,15 +6,13 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newMessage, runStoreContract } from '../contract.js';
+import { killWriterMidStream } from '../crash-writer.js';
 import type { Store } from '../port.js';
 import { openSqliteStore, SCHEMA_VERSION } from './index.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const repoRoot = path.resolve(here, '../../..');
 const T0 = 1_700_000_000_000;
 
 const dirs: string[] = [];
@@ -152,33 +150,9 @@ describe('SqliteStore specifics', () => {
     const destId = await seed(setup);
     await setup.close();
 
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(here, 'crash-writer.fixture.ts'), file, 'm1', '7'],
-      { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (c: Buffer) => { stderr += c.toString(); });
-    const exited = new Promise<NodeJS.Signals | number | null>((resolve) => child.on('exit', (code, sig) => resolve(sig ?? code)));
-    let reported = 0;
-    let buf = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`child made no progress; stderr: ${stderr}`)), 20_000);
-      child.stdout.on('data', (c: Buffer) => {
-        buf += c.toString();
-        const lines = buf.split('\n');
-        buf = lines.pop()!;
-        for (const line of lines) {
-          const m = /^recorded (\d+)$/.exec(line);
-          if (m) reported = Number(m[1]);
-        }
-        // Kill mid-stream, while the child is busy writing the next batches.
-        if (reported >= 700 && !child.killed) {
-          child.kill('SIGKILL');
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-      child.on('exit', () => { clearTimeout(timer); resolve(); });
-    });
-    expect(await exited).toBe('SIGKILL');
+    // Kill mid-stream, while the child is busy writing the next batches.
+    const { reported, ended } = await killWriterMidStream(['sqlite', file, 'm1', '7'], 700, 20_000);
+    expect(ended).toBe('SIGKILL');
 
     const after = openSqliteStore({ file });
     await after.init();
