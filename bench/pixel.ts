@@ -25,8 +25,8 @@ const MESSAGES = 500;
 const DISTINCT_PATHS = 500;
 
 type Kind = 'bare' | 'pixel' | 'no-store';
-interface Scenario { name: string; kind: Kind; synchronous?: 'NORMAL' | 'FULL'; windowMs?: number }
-interface ServeArgs { kind: Kind; dir?: string; synchronous?: 'NORMAL' | 'FULL'; windowMs?: number }
+interface Scenario { name: string; kind: Kind; synchronous?: 'NORMAL' | 'FULL' }
+interface ServeArgs { kind: Kind; dir?: string; synchronous?: 'NORMAL' | 'FULL' }
 type FromChild = { port: number } | { cpuMicros: number } | { metrics: Record<string, number>; cpuMicros: number };
 
 // ---------------------------------------------------------------- child: one server
@@ -51,7 +51,6 @@ async function serve(args: ServeArgs): Promise<void> {
     }
     const t = createTrackingServer({
       store, keys: TrackingKeys.loadOrCreate(args.dir!), config: { trustedProxies: [] },
-      groupCommit: { windowMs: args.windowMs ?? 0 },
     });
     server = t.server;
     metrics = () => ({ ...t.metrics() });
@@ -182,7 +181,7 @@ async function main(): Promise<void> {
       let paths = ['/p/any.gif'];
       let ids: string[] = [];
       if (s.kind !== 'bare') ({ ids, paths } = await prepareStore(dir, s.synchronous!));
-      const { child, port } = await Child.start({ kind: s.kind, dir, synchronous: s.synchronous, windowMs: s.windowMs });
+      const { child, port } = await Child.start({ kind: s.kind, dir, synchronous: s.synchronous });
       // The bare warm-up sets a fixed request count for every run, so each run finishes every
       // request it starts and the 2xx count is exact (a timed run drops answers in flight).
       const warm = await load(child, port, paths, amount === 0 ? { duration: 1 } : { amount: Math.round(amount / SECONDS) });

@@ -15,9 +15,11 @@ import {
 } from '../port.js';
 import { createPool } from './pool.js';
 import { changes, inTransaction, isUniqueViolation, rows } from './query.js';
+import { boundLimit, decodeToken, encodeToken } from '../paging.js';
+import { messageStatus } from '../message-status.js';
 import {
-  boundLimit, decodeToken, encodeToken, toAccessKey, toConfigSet, toDestination, toEvent, toIdentity,
-  messageStatus, toMessage, toNotificationRow, toOutboundJob, toOutboundListItem,
+  toAccessKey, toConfigSet, toDestination, toEvent, toIdentity,
+  toMessage, toNotificationRow, toOutboundJob, toOutboundListItem,
   type AccessKeyRow, type ClaimNotificationRow, type ClaimOutboundRow, type ConfigSetRow, type DestinationRow,
   type EventRow, type IdentityRow, type MessageRow, type NotificationListRow, type OutboundListRow,
 } from './rows.js';

@@ -34,7 +34,6 @@ export interface ClaimNotificationRow extends EventRow {
   id: number; destination_id: number; attempts: number; created_at: number; mail: Record<string, unknown>;
 }
 
-export { messageStatus } from '../message-status.js';
 
 export const MESSAGE_COLS = `id, accepted_at, identity, mail_from, config_set, recipients, tracked, inject_outcome,
   mail, delivery_options, size, status, open_count`;
@@ -113,6 +112,3 @@ export const toNotificationRow = (r: NotificationListRow): NotificationRow => ({
   createdAt: r.created_at,
   deliveredAt: r.delivered_at,
 });
-
-// ---- pagination: shared with the SQLite adapter ----
-export { MAX_BATCH, LIST_CAP, boundLimit, encodeToken, decodeToken } from '../paging.js';

@@ -3,7 +3,8 @@
 // exactly what sqlite/statements.ts means; where several instances share the database they add
 // row locking: queue claims use FOR UPDATE SKIP LOCKED, seq/open-count bumps are one UPDATE ...
 // RETURNING, and multi-message writes lock message rows in id order first (no lock cycles).
-import { LIST_CAP, MESSAGE_COLS } from './rows.js';
+import { LIST_CAP } from '../paging.js';
+import { MESSAGE_COLS } from './rows.js';
 
 export interface Named { name: string; text: string }
 const q = (name: string, text: string): Named => ({ name: `mb_${name}`, text });

@@ -119,6 +119,3 @@ export const toNotificationJob = (r: ClaimNotificationRow): NotificationJob => (
   attempts: r.attempts,
   createdAt: r.created_at,
 });
-
-// ---- pagination: shared with the PostgreSQL adapter ----
-export { MAX_BATCH, boundLimit, encodeToken, decodeToken } from '../paging.js';

@@ -11,8 +11,9 @@ import {
   type NotificationState, type OpenInput, type OutboundJob, type OutboundOutcome, type OutboundState, type Page,
   type Store, type StoredEvent, type StoredMessage,
 } from '../port.js';
+import { boundLimit, decodeToken, encodeToken } from '../paging.js';
 import {
-  boundLimit, decodeToken, encodeToken, toAccessKey, toConfigSet, toDestination, toEvent, toIdentity,
+  toAccessKey, toConfigSet, toDestination, toEvent, toIdentity,
   toMessage, toNotificationJob, toNotificationRow, toOutboundJob, toOutboundListItem,
 } from './rows.js';
 import { messageStatus } from '../message-status.js';
@@ -432,7 +433,7 @@ export class SqliteStore implements Store {
    * order, and moves the cursor. Returns how many events it handled (0 = up to date).
    * Every read or change of notification rows runs it first (#catchUp, or inside its tx).
    */
-  fanOutPending(maxEvents = FANOUT_CHUNK): number {
+  #fanOutStep(maxEvents = FANOUT_CHUNK): number {
     const head = this.#st.fanOutCursor.get()!;
     if (head.last >= head.head && !head.journal) return 0;
     return this.#tx(() => this.#fanOut(maxEvents));
@@ -459,15 +460,14 @@ export class SqliteStore implements Store {
 
   /** Before reading notification rows outside a write transaction: make every row that exists. */
   #catchUp(): void {
-    while (this.fanOutPending() > 0) { /* bounded chunks, each its own transaction */ }
+    while (this.#fanOutStep() > 0) { /* bounded chunks, each its own transaction */ }
   }
 
   async claimNotifications(destinationId: number, now: number, limit: number, leaseMs: number): Promise<NotificationJob[]> {
     const s = this.#st;
     const n = boundLimit(limit);
-    this.#catchUp();
     return this.#tx(() => {
-      this.#fanOut(Infinity);
+      this.#fanOut(Infinity); // in the claim's own transaction: no row can be missed
       const rows = s.selectDueNotifications.all({ destinationId, now, limit: n });
       for (const r of rows) s.leaseNotification.run(now + leaseMs, r.id);
       return rows.map(toNotificationJob);
