@@ -31,6 +31,9 @@ describe('config', () => {
     ['MAILBEACON_DELIVERY_MAX_AGE', '0', /greater than zero/],
     ['MAILBEACON_DELIVERY_MAX_AGE', '24 hours', /duration/],
     ['MAILBEACON_ALLOW_PRIVATE_WEBHOOKS', 'yes please', /true or false/],
+    ['MAILBEACON_MAX_SEND_RATE', '0', /greater than zero/],
+    ['MAILBEACON_MAX_SEND_RATE', '14/s', /greater than zero/],
+    ['MAILBEACON_SEND_BURST', '5', /MAILBEACON_MAX_SEND_RATE too/],
   ])('refuses %s=%s with a message naming the variable', (name, value, re) => {
     let err: unknown;
     try { loadConfig({ [name]: value }); } catch (e) { err = e; }
@@ -55,6 +58,13 @@ describe('config', () => {
     expect(() => loadConfig({ MAILBEACON_CONFIG: file })).toThrow(/unknown setting "MAILBEACON_API_LISTN"/);
     writeFileSync(file, '{oops');
     expect(() => loadConfig({ MAILBEACON_CONFIG: file })).toThrow(/cannot read/);
+  });
+
+  it('reads the per-key send rate; unset means no limit', () => {
+    expect(loadConfig({}).sendRate).toBeNull();
+    expect(loadConfig({ MAILBEACON_MAX_SEND_RATE: '14' }).sendRate).toEqual({ perSecond: 14, burst: 14 });
+    expect(loadConfig({ MAILBEACON_MAX_SEND_RATE: '0.5', MAILBEACON_SEND_BURST: '3' }).sendRate).toEqual({ perSecond: 0.5, burst: 3 });
+    expect(loadConfig({ MAILBEACON_MAX_SEND_RATE: '0.5' }).sendRate).toEqual({ perSecond: 0.5, burst: 1 });
   });
 
   it('parses durations', () => {

@@ -27,6 +27,8 @@ export interface Config {
   allowPrivateWebhooks: boolean;
   maxMessageBytes: number;
   maxRecipients: number;
+  /** SES "MaxSendRate": SendEmail calls per second per access key (token bucket); null = no limit. */
+  sendRate: { perSecond: number; burst: number } | null;
   deliveryMaxAgeMs: number;          // relay retries give up (Bounce) after this
   notificationMaxAgeMs: number;      // webhook/stream retries dead-letter after this
   workers: { delivery: boolean; dispatcher: boolean };
@@ -56,6 +58,8 @@ const KEYS = {
   allowPrivateWebhooks: 'MAILBEACON_ALLOW_PRIVATE_WEBHOOKS',
   maxMessageBytes: 'MAILBEACON_MAX_MESSAGE_BYTES',
   maxRecipients: 'MAILBEACON_MAX_RECIPIENTS',
+  maxSendRate: 'MAILBEACON_MAX_SEND_RATE',
+  sendBurst: 'MAILBEACON_SEND_BURST',
   deliveryMaxAge: 'MAILBEACON_DELIVERY_MAX_AGE',
   notificationMaxAge: 'MAILBEACON_NOTIFICATION_MAX_AGE',
 } as const;
@@ -116,6 +120,7 @@ export function loadConfig(env: Source = process.env): Config {
     allowPrivateWebhooks: parseBool(KEYS.allowPrivateWebhooks, get(KEYS.allowPrivateWebhooks), false),
     maxMessageBytes: parsePositiveInt(KEYS.maxMessageBytes, get(KEYS.maxMessageBytes), 10 * 1024 * 1024, 1024, 100 * 1024 * 1024),
     maxRecipients: parsePositiveInt(KEYS.maxRecipients, get(KEYS.maxRecipients), 50, 1, 10_000),
+    sendRate: parseSendRate(get(KEYS.maxSendRate), get(KEYS.sendBurst)),
     deliveryMaxAgeMs: parseDuration(KEYS.deliveryMaxAge, get(KEYS.deliveryMaxAge), 24 * 3600_000),
     notificationMaxAgeMs: parseDuration(KEYS.notificationMaxAge, get(KEYS.notificationMaxAge), 3 * 24 * 3600_000),
     workers: { delivery: true, dispatcher: true },
@@ -175,6 +180,17 @@ function parsePositiveInt(name: string, value: string | undefined, dflt: number,
   const n = Number(value);
   if (n < min || n > max) throw new ConfigError(`${name}: must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+/** Unset = no limit; a rate must be a positive decimal; burst defaults to one second's worth. */
+function parseSendRate(rate: string | undefined, burst: string | undefined): Config['sendRate'] {
+  if (rate === undefined) {
+    if (burst !== undefined) throw new ConfigError(`${KEYS.sendBurst}: set ${KEYS.maxSendRate} too`);
+    return null;
+  }
+  const perSecond = /^\d+(\.\d+)?$/.test(rate) ? Number(rate) : NaN;
+  if (!(perSecond > 0)) throw new ConfigError(`${KEYS.maxSendRate}: expected messages per second greater than zero (e.g. 14 or 0.5), got "${rate}"`);
+  return { perSecond, burst: parsePositiveInt(KEYS.sendBurst, burst, Math.max(1, Math.ceil(perSecond)), 1, 1_000_000) };
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3600_000, d: 86_400_000 };

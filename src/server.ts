@@ -82,7 +82,7 @@ export async function startGateway(config: Config, log: Log): Promise<Gateway> {
     closers.push(() => tracking.close());
     await listen(tracking.server, config.trackingListen);
 
-    const api = createApiServer({ store, submitter, config, log });
+    const api = createApiServer({ store, submitter, config, log, sendRateLimit: config.sendRate ?? undefined });
     closers.push(() => closeServer(api));
     await listen(api, config.apiListen);
 

@@ -384,7 +384,7 @@ describe('SendEmail', () => {
 
 describe('sending rate', () => {
   it('answers TooManyRequestsException past the per-key rate', async () => {
-    const limited = await startApiHarness({}, { sendRateLimit: { perSecond: 0.001, burst: 2 } });
+    const limited = await startApiHarness({ MAILBEACON_MAX_SEND_RATE: '0.001', MAILBEACON_SEND_BURST: '2' });
     const c = limited.ses();
     try {
       await c.send(new CreateEmailIdentityCommand({ EmailIdentity: 'rate.test' }));

@@ -1,20 +1,12 @@
-// Test harness for the SES v2 API: by default the gateway started as `serve` does (real
-// SQLite store in a temp dir, real Submitter and pixel tokens, listeners; the background
-// workers left out) with an access key made by the CLI; with extra ApiDeps (e.g. a rate limiter) createApiServer composed directly.
-// Gives the real @aws-sdk/client-sesv2 client and a SigV4-signing fetch for hand-made requests.
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import type { AddressInfo } from 'node:net';
+// Test harness for the SES v2 API: the gateway started as `serve` does (real SQLite store in
+// a temp dir, real Submitter and pixel tokens, listeners; the background workers left out)
+// with an access key made by the CLI. Gives the real @aws-sdk/client-sesv2 client and a
+// SigV4-signing fetch for hand-made requests.
 import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { Hash } from '@smithy/hash-node';
 import { HttpRequest } from '@smithy/protocol-http';
-import { loadConfig, type Config } from '../../src/config.js';
-import { openSqliteStore } from '../../src/store/sqlite/index.js';
-import { createSubmitter } from '../../src/core/index.js';
-import { TrackingKeys, createPixelUrlFor } from '../../src/tracking/index.js';
-import { createApiServer, type ApiDeps } from '../../src/api/index.js';
+import type { Config } from '../../src/config.js';
 import type { Store } from '../../src/store/port.js';
 import { startTestGateway } from './gateway.js';
 
@@ -43,42 +35,16 @@ export interface SignOptions {
   stream?: ReadableStream<Uint8Array>;
 }
 
-export async function startApiHarness(env: Record<string, string> = {}, extra: Partial<ApiDeps> = {}): Promise<ApiHarness> {
+export async function startApiHarness(env: Record<string, string> = {}): Promise<ApiHarness> {
   const logs: ApiHarness['logs'] = [];
   const log = (msg: string, fields?: Record<string, unknown>) => logs.push({ msg, fields });
-  const env2 = { MAILBEACON_TRACKING_BASE_URL: 'http://127.0.0.1:8788', MAILBEACON_ALLOW_PRIVATE_WEBHOOKS: 'true', ...env };
-  let url: string;
-  let store: Store;
-  let config: Config;
-  let credentials: { accessKeyId: string; secretAccessKey: string };
-  let close: () => Promise<void>;
-  if (Object.keys(extra).length === 0) {
-    // The API's own tests look at queue state as the API left it: no background workers.
-    const t = await startTestGateway(env2, { log, workers: false });
-    ({ config, credentials } = t);
-    url = t.gw.apiUrl;
-    store = t.gw.store;
-    close = () => t.stop();
-  } else {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), 'mailbeacon-api-'));
-    config = loadConfig({ MAILBEACON_DATA_DIR: dataDir, ...env2 });
-    const own = openSqliteStore({ file: path.join(dataDir, 'mailbeacon.db') });
-    await own.init();
-    store = own;
-    const keys = TrackingKeys.loadOrCreate(dataDir);
-    const submitter = createSubmitter({ store, config, pixelUrlFor: createPixelUrlFor(config.trackingBaseUrl, keys) });
-    credentials = { accessKeyId: 'AKIATESTAPI0000001', secretAccessKey: 'test-secret-' + Math.random().toString(36).slice(2) };
-    await store.createAccessKey({ id: credentials.accessKeyId, secret: credentials.secretAccessKey, name: 'api-test', createdAt: Date.now(), revokedAt: null });
-    const server = createApiServer({ store, submitter, config, log, ...extra });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-    close = async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-      await own.close();
-      rmSync(dataDir, { recursive: true, force: true });
-    };
-  }
+  // The API's own tests look at queue state as the API left it: no background workers.
+  const t = await startTestGateway(
+    { MAILBEACON_TRACKING_BASE_URL: 'http://127.0.0.1:8788', MAILBEACON_ALLOW_PRIVATE_WEBHOOKS: 'true', ...env },
+    { log, workers: false });
+  const { config, credentials } = t;
+  const url = t.gw.apiUrl;
+  const store = t.gw.store;
 
   async function signedFetch(method: string, pathAndQuery: string, body?: string | Buffer, opts: SignOptions = {}): Promise<Response> {
     const u = new URL(pathAndQuery, url);
@@ -113,6 +79,6 @@ export async function startApiHarness(env: Record<string, string> = {}, extra: P
   return {
     url, store, config, credentials, logs, signedFetch,
     ses: () => new SESv2Client({ endpoint: url, region: 'ru-central1', credentials, maxAttempts: 1 }),
-    stop: close,
+    stop: () => t.stop(),
   };
 }
