@@ -10,6 +10,7 @@ import { SESv2Client } from '@aws-sdk/client-sesv2';
 import { loadConfig, type Config } from '../../src/config.js';
 import { startGateway, type Gateway } from '../../src/server.js';
 import { silentLog, createLogger, type Log } from '../../src/log.js';
+import { sigv4Fetch } from './sigv4-fetch.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 export const CLI = path.join(ROOT, 'dist/src/cli.js');
@@ -90,25 +91,9 @@ export async function waitFor<T>(fn: () => T | Promise<T>, what: string, timeout
   }
 }
 
-/**
- * A SigV4-signed request to our API with the SDK's own signer, for the parts of the API
- * the AWS SDK cannot express (our WebhookDestination extension, /v2/mailbeacon/...).
- */
+/** A SigV4-signed JSON request to the gateway's API with the harness key; the answer parsed. */
 export async function signedFetch(t: TestGateway, method: string, pathAndQuery: string, body?: unknown): Promise<{ status: number; json: any; headers: Headers }> {
-  const { SignatureV4 } = await import('@smithy/signature-v4');
-  const { Hash } = await import('@smithy/hash-node');
-  class Sha256 extends Hash { constructor(secret?: any) { super('sha256', secret); } }
-  const url = new URL(pathAndQuery, t.gw.apiUrl);
-  const payload = body === undefined ? '' : JSON.stringify(body);
-  const query: Record<string, string> = {};
-  url.searchParams.forEach((v, k) => { query[k] = v; });
-  const signer = new SignatureV4({ service: 'ses', region: 'ru-central1', credentials: t.credentials, sha256: Sha256 });
-  const signed = await signer.sign({
-    method, protocol: 'http:', hostname: url.hostname, port: Number(url.port), path: url.pathname, query,
-    headers: { host: url.host, 'content-type': 'application/json', ...(payload ? { 'content-length': String(Buffer.byteLength(payload)) } : {}) },
-    body: payload || undefined,
-  });
-  const res = await fetch(url, { method, headers: signed.headers as Record<string, string>, body: payload || undefined });
+  const res = await sigv4Fetch(t.gw.apiUrl, t.credentials, method, pathAndQuery, body === undefined ? undefined : JSON.stringify(body));
   const text = await res.text();
   let json: any = text;
   try { json = text ? JSON.parse(text) : undefined; } catch { /* not JSON */ }
