@@ -153,6 +153,18 @@ export function messagesContract(ctx: ContractContext): void {
       expect(await ctx.store.recordOpens([])).toEqual([]);
     });
 
+    it('keeps each open exactly: the timestamp to the millisecond, any User-Agent text', async () => {
+      const { o } = await ctx.makeSet('set1', { o: ['OPEN'] });
+      await ctx.store.acceptMessage(newMessage('m1'), ctx.snap(o), []);
+      // Milliseconds 0, 5, 999; the epoch second; a UA with quotes, backslash, tab, non-ASCII.
+      const ats = [T0, T0 + 5, T0 + 999, 1_000, 4_102_444_799_999];
+      const uas = ['', 'Mozilla/5.0 "q" \\ x', 'tab\there', 'Ünïcødé ☃ \u{1F600}', 'x'.repeat(512)];
+      await ctx.store.recordOpens(ats.map((at, i) => ({ messageId: 'm1', at, ipAddress: i % 2 ? '2001:db8::1' : '203.0.113.9', userAgent: uas[i]! })));
+      const evs = await ctx.store.listMessageEvents('m1');
+      expect(evs.map((e) => [e.at, e.detail])).toEqual(ats.map((at, i) => [at,
+        { ipAddress: i % 2 ? '2001:db8::1' : '203.0.113.9', timestamp: new Date(at).toISOString(), userAgent: uas[i] }]));
+    });
+
     it('numbers several opens of one message in one batch consecutively; a batch of only unknown ids writes nothing', async () => {
       const { o } = await ctx.makeSet('set1', { o: ['OPEN'] });
       await ctx.store.acceptMessage(newMessage('m1'), ctx.snap(o), [send()]);

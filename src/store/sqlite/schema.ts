@@ -153,6 +153,20 @@ const MIGRATIONS: readonly string[] = [
   );
   INSERT INTO fanout_cursor (id, last_event) VALUES (1, 0);
   `,
+  // 2: one journal row per group commit instead of one per open. Most of a row's cost is
+  // the row itself (a native call, a b-tree cell, JSON per open), so a batch in one row costs
+  // the commit ~2.5 instead of ~5.5-6.7 µs per open (30 opens with a 120-char User-Agent,
+  // timed on the statements alone). Opens journaled in the old layout become events first.
+  `
+  INSERT INTO events (message_id, seq, kind, at, detail)
+    SELECT message_id, seq, 'Open', at, detail FROM open_journal ORDER BY id;
+  DROP TABLE open_journal;
+  CREATE TABLE open_journal (
+    id     INTEGER PRIMARY KEY,
+    -- JSON [[message_id, seq, at, ip_address, user_agent], ...]: the opens of one commit, in order
+    opens  TEXT NOT NULL
+  );
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

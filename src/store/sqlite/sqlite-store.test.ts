@@ -50,7 +50,7 @@ async function seed(store: Store): Promise<number> {
 }
 
 describe('SqliteStore specifics', () => {
-  it('commits an open as one journal row; its event and notification rows follow, also after a crash-like reopen', async () => {
+  it('commits a batch of opens as one journal row; its event and notification rows follow, also after a crash-like reopen', async () => {
     const file = path.join(tempDir(), 'store.db');
     const a = openSqliteStore({ file });
     await a.init();
@@ -58,7 +58,7 @@ describe('SqliteStore specifics', () => {
     expect(await a.recordOpens([{ messageId: 'm1', at: T0 + 1, ipAddress: '192.0.2.7', userAgent: 'ua' }])).toEqual([2]);
     // The hot path wrote a journal row, no event and no notification row yet (raw look, beside the port).
     const raw = new Database(file, { readonly: true });
-    expect(raw.prepare('SELECT message_id, seq FROM open_journal').all()).toEqual([{ message_id: 'm1', seq: 2 }]);
+    expect(raw.prepare('SELECT opens FROM open_journal').all()).toEqual([{ opens: JSON.stringify([['m1', 2, T0 + 1, '192.0.2.7', 'ua']]) }]);
     expect(raw.prepare("SELECT COUNT(*) AS n FROM events WHERE kind = 'Open'").get()).toEqual({ n: 0 });
     expect(raw.prepare('SELECT COUNT(*) AS n FROM notifications').get()).toEqual({ n: 1 }); // the Send's
     raw.close();
@@ -75,6 +75,33 @@ describe('SqliteStore specifics', () => {
     // Per-message order holds: only the Send is claimable until it is done.
     expect((await b.claimNotifications(dest, T0 + 10, 10, 1000)).map((j) => j.event.eventId)).toEqual(['m1:1']);
     await b.close();
+  });
+
+  it('upgrades a version-1 file: opens in its one-row-per-open journal become events, in order', async () => {
+    const file = path.join(tempDir(), 'store.db');
+    const a = openSqliteStore({ file });
+    await a.init();
+    const dest = await seed(a);
+    await a.close();
+    // Put the file back to schema 1 as a previous build left it: two opens still journaled.
+    const raw = new Database(file);
+    raw.exec(`DROP TABLE open_journal;
+      CREATE TABLE open_journal (id INTEGER PRIMARY KEY, message_id TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, detail TEXT NOT NULL);
+      UPDATE schema_version SET version = 1;`);
+    const ins = raw.prepare('INSERT INTO open_journal (message_id, seq, at, detail) VALUES (?, ?, ?, ?)');
+    for (const seq of [2, 3]) ins.run('m1', seq, T0 + seq, JSON.stringify({ ipAddress: '::1', timestamp: new Date(T0 + seq).toISOString(), userAgent: `old ${seq}` }));
+    raw.close();
+
+    const b = openSqliteStore({ file });
+    await b.init();
+    const evs = await b.listMessageEvents('m1');
+    expect(evs.map((e) => [e.eventId, e.kind, e.detail.userAgent])).toEqual([['m1:1', 'Send', undefined], ['m1:2', 'Open', 'old 2'], ['m1:3', 'Open', 'old 3']]);
+    expect(await b.recordOpens([{ messageId: 'm1', at: T0 + 9, ipAddress: '::1', userAgent: 'new' }])).toEqual([4]);
+    expect((await b.listNotifications({ destinationId: dest }, 10)).map((n) => n.eventId)).toEqual(['m1:1', 'm1:2', 'm1:3', 'm1:4']);
+    await b.close();
+    const after = new Database(file, { readonly: true });
+    expect(after.prepare('SELECT version FROM schema_version').get()).toEqual({ version: SCHEMA_VERSION });
+    after.close();
   });
 
   it('checkpoints the WAL on a background thread', async () => {
@@ -191,7 +218,7 @@ describe('SqliteStore specifics', () => {
     await new Promise((resolve) => holder.on('exit', resolve));
     expect(waited).toBeGreaterThan(50);
     // and the CLI connection sees the server's commit
-    expect(cli.prepare('SELECT COUNT(*) AS opens FROM open_journal WHERE message_id = ?').get('m1')).toEqual({ opens: 1 });
+    expect(cli.prepare("SELECT COUNT(*) AS opens FROM open_journal, json_each(opens) o WHERE o.value ->> 0 = ?").get('m1')).toEqual({ opens: 1 });
     cli.close();
     await server.close();
   });

@@ -3,7 +3,7 @@
 // WAL: synchronous=NORMAL survives kill -9 of the process, FULL also a power cut.
 // Trusts its callers for validation (port rule); checks only uniqueness and existence.
 import Database from 'better-sqlite3';
-import { eventId, rfc3339 } from '../../events/model.js';
+import { eventId } from '../../events/model.js';
 import {
   KIND_TO_MATCHING, StoreConflict,
   type AccessKey, type ConfigSet, type ConfigSetOptions, type Destination, type DestinationSnapshot,
@@ -393,29 +393,33 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The pixel hot path: per open one appended journal row and nothing else (measured: an
-   * events row costs ~3x, for its per-message index insert on a random page). The row holds
-   * the open's final seq and detail; the next fan-out, which every read of events or
-   * notifications runs first, turns it into the Open event and its notification rows, so
-   * callers of the port cannot tell the difference. Seqs of opens still in the journal are
-   * remembered here (#journalSeq): this process is the only one that appends events.
+   * The pixel hot path: the whole batch is ONE appended journal row (measured: a journal row
+   * per open cost ~2.5x as much, an events row per open more still). Each open in it carries
+   * its final seq and detail; the next fan-out, which every read of events or notifications
+   * runs first, turns them into Open events and notification rows, so callers of the port
+   * cannot tell the difference. Seqs of opens still in the journal are remembered here
+   * (#journalSeq): this process is the only one that appends events.
    */
   async recordOpens(opens: OpenInput[]): Promise<(number | null)[]> {
     const s = this.#st;
     const assigned = new Map<string, number>();
-    const seqs = this.#tx(() => opens.map((o) => {
-      let last = assigned.get(o.messageId) ?? this.#journalSeq.get(o.messageId);
-      if (last === undefined) {
-        const row = s.lastSeq.get(o.messageId);
-        if (!row) return null;
-        last = row.seq;
-      }
-      const seq = last + 1;
-      s.insertJournal.run(o.messageId, seq, o.at,
-        JSON.stringify({ ipAddress: o.ipAddress, timestamp: rfc3339(o.at), userAgent: o.userAgent }));
-      assigned.set(o.messageId, seq);
-      return seq;
-    }));
+    const rows: [string, number, number, string, string][] = [];
+    const seqs = this.#tx(() => {
+      const result = opens.map((o) => {
+        let last = assigned.get(o.messageId) ?? this.#journalSeq.get(o.messageId);
+        if (last === undefined) {
+          const row = s.lastSeq.get(o.messageId);
+          if (!row) return null;
+          last = row.seq;
+        }
+        const seq = last + 1;
+        rows.push([o.messageId, seq, o.at, o.ipAddress, o.userAgent]);
+        assigned.set(o.messageId, seq);
+        return seq;
+      });
+      if (rows.length > 0) s.insertJournal.run(JSON.stringify(rows));
+      return result;
+    });
     // Only after the commit: a rolled-back batch must not leave seqs behind.
     for (const [id, seq] of assigned) this.#journalSeq.set(id, seq);
     return seqs;

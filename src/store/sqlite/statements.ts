@@ -105,9 +105,18 @@ export function prepareStatements(db: Database.Database) {
     fanOutCursor: p<{ last: number; head: number; journal: number }>(`SELECT c.last_event AS last,
       (SELECT COALESCE(MAX(id), 0) FROM events) AS head,
       EXISTS (SELECT 1 FROM open_journal) AS journal FROM fanout_cursor c WHERE c.id = 1`),
-    insertJournal: p('INSERT INTO open_journal (message_id, seq, at, detail) VALUES (?, ?, ?, ?)'),
-    journalToEvents: p(`INSERT INTO events (message_id, seq, kind, at, detail)
-      SELECT message_id, seq, 'Open', at, detail FROM open_journal ORDER BY id`),
+    insertJournal: p('INSERT INTO open_journal (opens) VALUES (?)'),
+    // Journaled opens, in journal order, become Open events with the detail renderEvent
+    // reads; the timestamp is Date#toISOString of at, in integer arithmetic so it is exact.
+    journalToEvents: p(`WITH o AS (
+        SELECT j.id AS batch, e.key AS pos, e.value ->> 0 AS message_id, e.value ->> 1 AS seq,
+          e.value ->> 2 AS at, e.value ->> 3 AS ip_address, e.value ->> 4 AS user_agent
+        FROM open_journal j, json_each(j.opens) e)
+      INSERT INTO events (message_id, seq, kind, at, detail)
+      SELECT message_id, seq, 'Open', at, json_object('ipAddress', ip_address,
+        'timestamp', strftime('%Y-%m-%dT%H:%M:%S', at / 1000, 'unixepoch') || '.' || substr('00' || (at % 1000), -3) || 'Z',
+        'userAgent', user_agent)
+      FROM o ORDER BY batch, pos`),
     clearJournal: p('DELETE FROM open_journal'),
     eventsAfter: p<{ id: number; message_id: string; kind: string; at: number }>(`SELECT id, message_id, kind, at
       FROM events WHERE id > ? ORDER BY id LIMIT ?`),
