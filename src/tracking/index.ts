@@ -10,6 +10,7 @@ import type { OpenInput, Store } from '../store/port.js';
 import { createClientIpResolver } from './client-ip.js';
 import { GIF_HEADERS, NOT_ALLOWED_HEADERS, NOT_FOUND_HEADERS, PIXEL_GIF, UNAVAILABLE_HEADERS } from './gif.js';
 import { createOpenRecorder, type GroupCommitOptions } from './group-commit.js';
+import { readHeaders } from './request-headers.js';
 import { PIXEL_PREFIX, PIXEL_SUFFIX, type TrackingKeys } from './tokens.js';
 
 export { TrackingKeys, createPixelUrlFor } from './tokens.js';
@@ -88,11 +89,12 @@ export function createTrackingServer(deps: TrackingDeps): TrackingServer {
       gif(res);
       return;
     }
-    const ua = req.headers['user-agent'];
+    const h = readHeaders(req.rawHeaders);
+    const ua = h.userAgent;
     const open: OpenInput = {
       messageId,
       at: now(),
-      ipAddress: clientIp(req.socket.remoteAddress, req.headers['x-forwarded-for'], req.headers.forwarded),
+      ipAddress: clientIp(req.socket.remoteAddress, h.xff, h.forwarded),
       userAgent: ua === undefined ? '' : ua.length > MAX_USER_AGENT_CHARS ? ua.slice(0, MAX_USER_AGENT_CHARS) : ua,
     };
     recorder.record(open, (err, seq) => {
