@@ -3,8 +3,8 @@
 // Each server runs in its own child process (one core for it, one for the client on a 2-core
 // box); prints requests/s, p50/p99 latency, server CPU per request and the ratio to bare as a
 // markdown table, then checks that the store holds exactly one open per 2xx answer.
-// Usage: npm run bench:pixel   (BENCH_SECONDS=4 BENCH_CONNECTIONS=50 to change the load)
-import { fork, type ChildProcess } from 'node:child_process';
+// Usage: npm run bench:pixel   (BENCH_SECONDS=3 BENCH_ROUNDS=3 BENCH_CONNECTIONS=50 to change the load)
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -19,7 +19,8 @@ import { GIF_HEADERS, PIXEL_GIF } from '../src/tracking/gif.js';
 import { createTrackingServer, TrackingKeys } from '../src/tracking/index.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const MESSAGES = 500;
 const DISTINCT_PATHS = 500;
@@ -156,6 +157,22 @@ async function load(child: Child, port: number, paths: string[], opts: { amount?
   };
 }
 
+/** Flushes the page cache's dirty pages, so the previous run's writeback (its WAL, its
+ *  durability check's fan-out) does not land on the CPU during the next run. */
+function settle(): void {
+  try {
+    execFileSync('sync');
+  } catch {
+    /* no sync(1): the runs are still paired, only noisier */
+  }
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+
 async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-bench-pixel-'));
   const scenarios: Scenario[] = [
@@ -163,11 +180,14 @@ async function main(): Promise<void> {
     { name: 'mailbeacon pixel (default: SQLite WAL, synchronous=NORMAL)', kind: 'pixel', synchronous: 'NORMAL' },
     { name: 'mailbeacon pixel, synchronous=FULL (fsync per commit)', kind: 'pixel', synchronous: 'FULL' },
     { name: 'mailbeacon pixel handler, commit writes nothing (attribution, NOT durable)', kind: 'no-store', synchronous: 'NORMAL' },
-    // Bare again at the end: on a shared 2-core box one bare run can land in a slow moment;
-    // the ratios use the faster of the two, so they err against us, never for us.
-    { name: 'bare node:http GIF (baseline, again)', kind: 'bare' },
   ];
-  const results: { s: Scenario; run: Load; metrics: Record<string, number> }[] = [];
+  // Per scenario, one Load per round; each round runs every scenario once, in an order
+  // rotated by the round, and each ratio is taken against the bare run of the SAME round:
+  // on a shared box throughput drifts by tens of percent over a minute, and pairing keeps
+  // that drift out of the ratio. The table shows the median round and the range.
+  const bareKeys = TrackingKeys.inMemory();
+  const bareLoad = Array.from({ length: DISTINCT_PATHS }, () => `/p/${bareKeys.sign(randomUUID())}.gif`);
+  const runs = scenarios.map(() => [] as { run: Load; metrics: Record<string, number> }[]);
   let amount = 0;
   let allDurable = true;
   const checks: string[] = [];
@@ -175,58 +195,77 @@ async function main(): Promise<void> {
   const started = Date.now();
   const loadBefore = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   try {
-    for (const [i, s] of scenarios.entries()) {
-      const dir = path.join(root, `s${i}`);
-      fs.mkdirSync(dir);
-      let paths = ['/p/any.gif'];
-      let ids: string[] = [];
-      if (s.kind !== 'bare') ({ ids, paths } = await prepareStore(dir, s.synchronous!));
-      const { child, port } = await Child.start({ kind: s.kind, dir, synchronous: s.synchronous });
-      // The bare warm-up sets a fixed request count for every run, so each run finishes every
-      // request it starts and the 2xx count is exact (a timed run drops answers in flight).
-      const warm = await load(child, port, paths, amount === 0 ? { duration: 1 } : { amount: Math.round(amount / SECONDS) });
-      if (amount === 0) amount = Math.max(10_000, Math.round(warm.rps * SECONDS / 1000) * 1000);
-      const run = await load(child, port, paths, { amount });
-      const { metrics } = await child.stop();
-      results.push({ s, run, metrics });
-      if (run.other > 0) checks.push(`${s.name}: ${run.other} non-2xx/errors/timeouts`);
-      if (s.kind === 'pixel') {
-        const answered = warm.ok + run.ok;
-        const store = openSqliteStore({ file: path.join(dir, 'mailbeacon.db') });
-        await store.init();
-        let recorded = 0;
-        for (const id of ids) recorded += (await store.getMessage(id))!.openCount;
-        const counts = await store.counts();
-        await store.close();
-        const ok = recorded === answered && counts.events === answered && counts.notificationsPending === 2 * answered && metrics.opens === answered;
-        if (!ok) allDurable = false;
-        checks.push(`${s.name}: ${answered} answered 2xx, ${recorded} opens recorded, ${counts.events} Open events, ${counts.notificationsPending} pending notifications (2 per open) -> ${ok ? 'OK' : 'MISMATCH'}`);
+    for (let round = 0; round < ROUNDS; round++) {
+      for (let k = 0; k < scenarios.length; k++) {
+        const i = (k + round) % scenarios.length;
+        const s = scenarios[i]!;
+        const dir = path.join(root, `r${round}s${i}`);
+        fs.mkdirSync(dir);
+        // The bare server gets requests of the same shape (500 distinct token paths of the
+        // same length) so that the client's and the HTTP parser's work is the same in every run.
+        let paths = bareLoad;
+        let ids: string[] = [];
+        if (s.kind !== 'bare') ({ ids, paths } = await prepareStore(dir, s.synchronous!));
+        settle();
+        const { child, port } = await Child.start({ kind: s.kind, dir, synchronous: s.synchronous });
+        // A fresh process needs ~2-3 s of load before the JIT has settled (bare node:http
+        // measured 17k, 24k, then 34-42k req/s in consecutive seconds), so each warm-up is as
+        // long as a run. The first one sets a fixed request count for every run, so each run
+        // finishes every request it starts and the 2xx count is exact.
+        const warm = await load(child, port, paths, amount === 0 ? { duration: SECONDS } : { amount });
+        if (amount === 0) amount = Math.max(10_000, Math.round(warm.rps * SECONDS / 1000) * 1000);
+        const run = await load(child, port, paths, { amount });
+        const { metrics } = await child.stop();
+        runs[i]!.push({ run, metrics });
+        if (run.other > 0) checks.push(`round ${round + 1}, ${s.name}: ${run.other} non-2xx/errors/timeouts`);
+        if (s.kind === 'pixel') {
+          const answered = warm.ok + run.ok;
+          const store = openSqliteStore({ file: path.join(dir, 'mailbeacon.db') });
+          await store.init();
+          let recorded = 0;
+          for (const id of ids) recorded += (await store.getMessage(id))!.openCount;
+          const counts = await store.counts();
+          await store.close();
+          const ok = recorded === answered && counts.events === answered && counts.notificationsPending === 2 * answered && metrics.opens === answered;
+          if (!ok) allDurable = false;
+          checks.push(`round ${round + 1}, ${s.name}: ${answered} answered 2xx, ${recorded} opens recorded, ${counts.events} Open events, ${counts.notificationsPending} pending notifications (2 per open) -> ${ok ? 'OK' : 'MISMATCH'}`);
+        }
+        fs.rmSync(dir, { recursive: true, force: true });
       }
     }
+    settle();
     storeLines.push(...await storeCost(path.join(root, 'store-cost')));
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
-  const bare = results.filter((r) => r.s.kind === 'bare');
-  const baseline = Math.max(...bare.map((r) => r.run.rps));
-  const baselineCpu = Math.min(...bare.map((r) => r.run.serverCpuPerReq));
-  const rows = results.map(({ s, run, metrics }) => {
-    const ratio = run.rps / baseline;
+  const bare = runs[0]!.map((r) => r.run);
+  const range = (xs: number[]): string => `${fmt(Math.min(...xs), 2)}–${fmt(Math.max(...xs), 2)}`;
+  const rows = scenarios.map((s, i) => {
+    const rs = runs[i]!;
+    const ratios = rs.map((r, round) => r.run.rps / bare[round]!.rps);
     // Requests per server-CPU-second relative to bare: what the ratio would be with the
-    // server core saturated, and steadier than req/s when other processes share the box.
-    const cpuRatio = baselineCpu / run.serverCpuPerReq;
-    const commits = s.kind !== 'bare' ? `${metrics.batches} (avg ${fmt(metrics.opens! / Math.max(1, metrics.batches!), 1)}, max ${metrics.largestBatch})` : '-';
-    return `| ${s.name} | ${fmt(run.rps, 0)} | ${fmt(run.p50, 1)} | ${fmt(run.p99, 1)} | ${fmt(run.serverCpuPerReq, 1)} | ${fmt(run.clientCpu * 100, 0)} % | ${fmt(ratio, 2)} | ${fmt(cpuRatio, 2)} | ${commits} |`;
+    // server core saturated.
+    const cpuRatios = rs.map((r, round) => bare[round]!.serverCpuPerReq / r.run.serverCpuPerReq);
+    const opens = rs.reduce((n, r) => n + (r.metrics.opens ?? 0), 0);
+    const batches = rs.reduce((n, r) => n + (r.metrics.batches ?? 0), 0);
+    const commits = s.kind !== 'bare' ? `${fmt(opens / Math.max(1, batches), 1)} (max ${Math.max(...rs.map((r) => r.metrics.largestBatch ?? 0))})` : '-';
+    const m = (f: (l: Load) => number): number => median(rs.map((r) => f(r.run)));
+    return `| ${s.name} | ${fmt(m((l) => l.rps), 0)} | ${fmt(m((l) => l.p50), 1)} | ${fmt(m((l) => l.p99), 1)} | ${fmt(m((l) => l.serverCpuPerReq), 1)} | ${fmt(m((l) => l.clientCpu) * 100, 0)} % | **${fmt(median(ratios), 2)}** (${range(ratios)}) | ${fmt(median(cpuRatios), 2)} (${range(cpuRatios)}) | ${commits} |`;
   });
+  const perRound = scenarios.map((s, i) => `- ${s.name}: ${runs[i]!.map((r) => fmt(r.run.rps, 0)).join(', ')} req/s`);
   const out = [
     `## bench:pixel — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}`,
-    `autocannon in the parent process, ${CONNECTIONS} connections, ${amount} requests per run after a warm-up; each server in its own process.`,
-    `Load average before the run: ${loadBefore}. "client CPU" is autocannon's share of one core: near 100 % means the client, not the server, is the limit.`,
-    'Ratios are to the faster of the two bare runs (req/s) and to the cheaper one (server CPU). Server CPU counts every thread of the server process.',
+    `autocannon in the parent process, ${CONNECTIONS} connections, ${amount} requests per run after a warm-up; each server in its own process;`,
+    `${ROUNDS} rounds, each running every server once (order rotated per round). Load average before the run: ${loadBefore}.`,
+    'Each figure is the median over the rounds; each ratio is to the bare server of the same round, median and (range).',
+    '"client CPU" is autocannon\'s share of one core. Server CPU counts every thread of the server process.',
     '',
-    '| server | req/s | p50 ms | p99 ms | server CPU µs/req | client CPU | ratio to bare (req/s) | ratio to bare (per server CPU) | commits (opens per commit) |',
+    '| server | req/s | p50 ms | p99 ms | server CPU µs/req | client CPU | ratio to bare (req/s) | ratio to bare (per server CPU) | opens per commit |',
     '|---|---:|---:|---:|---:|---:|---:|---:|---|',
     ...rows,
+    '',
+    'req/s of each round:',
+    ...perRound,
     '',
     ...checks.map((c) => `- ${c}`),
     '',
