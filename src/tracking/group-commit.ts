@@ -1,6 +1,6 @@
 // Group commit for opens: every open that arrives while a commit is running, or within the
-// same event-loop turn (or the optional window), goes into ONE store.recordOpens(batch)
-// transaction; each caller is answered only after its batch is durable or has failed.
+// same event-loop turn, goes into ONE store.recordOpens(batch) transaction; each caller is
+// answered only after its batch is durable or has failed.
 // A batch is bounded (maxBatch), so a flood never builds one huge transaction.
 // Trusts: the store's promise that a resolved recordOpens is committed (store/port.ts).
 import type { OpenInput, Store } from '../store/port.js';
@@ -12,9 +12,6 @@ export type OpenDone = (err: Error | null, seq: number | null) => void;
 export interface GroupCommitOptions {
   /** Most opens in one transaction. */
   maxBatch?: number;
-  /** 0: flush on the next setImmediate (everything parsed this turn); >0: wait this many ms
-   *  after the first open of a batch, to gather more per fsync (helps with synchronous=FULL). */
-  windowMs?: number;
   /** Called after a batch that recorded at least one open committed. */
   onRecorded?: () => void;
 }
@@ -30,9 +27,7 @@ export interface OpenRecorder {
 
 export function createOpenRecorder(store: Pick<Store, 'recordOpens'>, options: GroupCommitOptions = {}): OpenRecorder {
   const maxBatch = options.maxBatch ?? 512;
-  const windowMs = options.windowMs ?? 0;
   if (!Number.isInteger(maxBatch) || maxBatch < 1) throw new Error('group commit: maxBatch must be a positive integer');
-  if (!(windowMs >= 0)) throw new Error('group commit: windowMs must be >= 0');
   const onRecorded = options.onRecorded;
 
   let opens: OpenInput[] = [];
@@ -43,10 +38,10 @@ export function createOpenRecorder(store: Pick<Store, 'recordOpens'>, options: G
   let largestBatch = 0;
   let idleWaiters: (() => void)[] = [];
 
+  // Flush on the next setImmediate: everything parsed in this turn of the event loop.
   const schedule = (): void => {
     scheduled = true;
-    if (windowMs > 0) setTimeout(flush, windowMs);
-    else setImmediate(flush);
+    setImmediate(flush);
   };
 
   const settle = (batchDones: OpenDone[], err: Error | null, seqs: (number | null)[] | null): void => {

@@ -9,7 +9,7 @@ import type { Config } from '../config.js';
 import type { OpenInput, Store } from '../store/port.js';
 import { createClientIpResolver } from './client-ip.js';
 import { GIF_HEADERS, NOT_ALLOWED_HEADERS, NOT_FOUND_HEADERS, PIXEL_GIF, UNAVAILABLE_HEADERS } from './gif.js';
-import { createOpenRecorder, type GroupCommitOptions } from './group-commit.js';
+import { createOpenRecorder } from './group-commit.js';
 import { readHeaders } from './request-headers.js';
 import { PIXEL_PREFIX, PIXEL_SUFFIX, type TrackingKeys } from './tokens.js';
 
@@ -26,8 +26,6 @@ export interface TrackingDeps {
   now?: () => number;
   /** Called after opens were committed (the lead kicks the dispatcher with it). */
   onRecorded?: () => void;
-  /** Group-commit tuning (bench); defaults suit the SQLite store. */
-  groupCommit?: Omit<GroupCommitOptions, 'onRecorded'>;
 }
 
 export interface TrackingMetrics {
@@ -55,7 +53,7 @@ export function createTrackingServer(deps: TrackingDeps): TrackingServer {
   const { store, keys } = deps;
   const now = deps.now ?? Date.now;
   const clientIp = createClientIpResolver(deps.config.trustedProxies);
-  const recorder = createOpenRecorder(store, { ...deps.groupCommit, onRecorded: deps.onRecorded });
+  const recorder = createOpenRecorder(store, { onRecorded: deps.onRecorded });
   const counters = { opens: 0, forged: 0, unknown: 0, errors: 0 };
 
   const gif = (res: http.ServerResponse): void => {
