@@ -32,8 +32,14 @@ export function startCheckpointer(file: string, intervalMs = CHECKPOINT_INTERVAL
   worker.unref();
   // A failing checkpointer costs only latency (the safety net checkpoints), never data.
   worker.on('error', () => {});
+  let exited = false;
+  worker.once('exit', () => { exited = true; });
   return {
+    // Unref'd while it runs, so it never keeps a process alive; but once stop() is called the
+    // caller waits for the thread's exit, so it must keep the process alive until then.
     stop: () => new Promise<void>((resolve) => {
+      if (exited) return resolve();
+      worker.ref();
       worker.once('exit', () => resolve());
       worker.postMessage('stop');
       setTimeout(() => void worker.terminate(), 2000).unref();

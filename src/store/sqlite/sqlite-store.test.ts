@@ -6,6 +6,7 @@ import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { newMessage, runStoreContract } from '../contract.js';
@@ -14,6 +15,7 @@ import type { Store } from '../port.js';
 import { openSqliteStore, SCHEMA_VERSION } from './index.js';
 
 const T0 = 1_700_000_000_000;
+const here = path.dirname(fileURLToPath(import.meta.url));
 
 const dirs: string[] = [];
 function tempDir(): string {
@@ -125,6 +127,25 @@ describe('SqliteStore specifics', () => {
     });
     expect(grown).toBeGreaterThan(before);
     await store.close();
+  });
+
+  it('close() with the checkpoint thread finishes in a process with nothing else to wait for', async () => {
+    // The thread is unref'd so it never keeps a process alive; stopping it must still be
+    // waited for, or a process whose last work is close() exits before the store is closed.
+    const file = path.join(tempDir(), 'store.db');
+    const script = `const { openSqliteStore } = await import(${JSON.stringify(path.join(here, 'index.ts'))});
+      const store = openSqliteStore({ file: ${JSON.stringify(file)}, backgroundCheckpoints: true });
+      await store.init();
+      await store.close();
+      process.stdout.write('closed');`;
+    const out = await new Promise<string>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let text = '';
+      child.stdout.on('data', (c: Buffer) => { text += c.toString(); });
+      child.on('error', reject);
+      child.on('exit', () => resolve(text));
+    });
+    expect(out).toBe('closed');
   });
 
   it('keeps everything across close and reopen', async () => {
