@@ -3,7 +3,8 @@
 // Each server runs in its own child process (one core for it, one for the client on a 2-core
 // box); prints requests/s, p50/p99 latency, server CPU per request and the ratio to bare as a
 // markdown table, then checks that the store holds exactly one open per 2xx answer.
-// Usage: npm run bench:pixel   (BENCH_SECONDS=3 BENCH_ROUNDS=3 BENCH_CONNECTIONS=50 to change the load)
+// Usage: npm run bench:pixel   (BENCH_SECONDS=3 BENCH_ROUNDS=3 BENCH_CONNECTIONS=50 to change the load;
+//        BENCH_ONLY=store for the store-cost lines alone)
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
@@ -21,6 +22,8 @@ import { createTrackingServer, TrackingKeys } from '../src/tracking/index.js';
 const SELF = fileURLToPath(import.meta.url);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** BENCH_ONLY=store: only the store-cost lines (quick, no HTTP load). */
+const STORE_ONLY = process.env.BENCH_ONLY === 'store';
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
 const MESSAGES = 500;
 const DISTINCT_PATHS = 500;
@@ -105,7 +108,7 @@ class Child {
   }
 }
 
-async function prepareStore(dir: string, synchronous: 'NORMAL' | 'FULL'): Promise<{ ids: string[]; paths: string[] }> {
+async function prepareStore(dir: string, synchronous: 'NORMAL' | 'FULL', messages = MESSAGES): Promise<{ ids: string[]; paths: string[] }> {
   const store = openSqliteStore({ file: path.join(dir, 'mailbeacon.db'), synchronous });
   await store.init();
   await store.createConfigSet({ name: 'bench', createdAt: Date.now(), options: {} });
@@ -118,7 +121,7 @@ async function prepareStore(dir: string, synchronous: 'NORMAL' | 'FULL'): Promis
     snapshot.push({ destinationId: d.id, eventTypes: d.matchingEventTypes });
   }
   const ids: string[] = [];
-  for (let i = 0; i < MESSAGES; i++) {
+  for (let i = 0; i < messages; i++) {
     const id = randomUUID();
     await store.acceptMessage({
       id, acceptedAt: Date.now(), identity: 'example.com', mailFrom: 'bench@example.com', configSetName: 'bench',
@@ -174,6 +177,7 @@ const median = (xs: number[]): number => {
 };
 
 async function main(): Promise<void> {
+  if (STORE_ONLY) return storeOnly();
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-bench-pixel-'));
   const scenarios: Scenario[] = [
     { name: 'bare node:http GIF (baseline)', kind: 'bare' },
@@ -208,10 +212,9 @@ async function main(): Promise<void> {
         if (s.kind !== 'bare') ({ ids, paths } = await prepareStore(dir, s.synchronous!));
         settle();
         const { child, port } = await Child.start({ kind: s.kind, dir, synchronous: s.synchronous });
-        // A fresh process needs ~2-3 s of load before the JIT has settled (bare node:http
-        // measured 17k, 24k, then 34-42k req/s in consecutive seconds), so each warm-up is as
-        // long as a run. The first one sets a fixed request count for every run, so each run
-        // finishes every request it starts and the 2xx count is exact.
+        // A fresh process is slow for its first seconds of load while the JIT settles, so each
+        // warm-up is as long as a run. The first one sets a fixed request count for every run,
+        // so each run finishes every request it starts and the 2xx count is exact.
         const warm = await load(child, port, paths, amount === 0 ? { duration: SECONDS } : { amount });
         if (amount === 0) amount = Math.max(10_000, Math.round(warm.rps * SECONDS / 1000) * 1000);
         const run = await load(child, port, paths, { amount });
@@ -269,7 +272,7 @@ async function main(): Promise<void> {
     '',
     ...checks.map((c) => `- ${c}`),
     '',
-    '### where the time goes: store.recordOpens alone, in this process, batches of 32',
+    `### where the time goes: store.recordOpens alone, in this process, batches of 32 (${STORE_ONLY_HINT})`,
     '',
     ...storeLines,
     '',
@@ -279,27 +282,59 @@ async function main(): Promise<void> {
   if (!allDurable) process.exitCode = 1;
 }
 
-/** Cost per open of the store write alone, as the event log of each message grows. */
+const STORE_ONLY_HINT = 'alone: BENCH_ONLY=store npm run bench:pixel';
+
+async function storeOnly(): Promise<void> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-bench-store-'));
+  try {
+    const lines = await storeCost(path.join(root, 'store-cost'));
+    process.stdout.write(['### store.recordOpens alone, batches of 32', '', ...lines, ''].join('\n'));
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
+
+/** A desktop browser's User-Agent, the size most opens carry (the load test sends none). */
+const BROWSER_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
+const STORE_ROUNDS = 20;
+const REPEAT_MESSAGES = 500;
+const FIRST_GROUPS = 8;
+const FIRST_GROUP = 256;
+
+/** Cost per open of the store write alone, the store opened as the server opens it. */
 async function storeCost(dir: string): Promise<string[]> {
   fs.mkdirSync(dir);
   const lines: string[] = [];
-  const { ids } = await prepareStore(dir, 'NORMAL');
-  const store = openSqliteStore({ file: path.join(dir, 'mailbeacon.db') });
+  const { ids } = await prepareStore(dir, 'NORMAL', REPEAT_MESSAGES + FIRST_GROUPS * FIRST_GROUP);
+  const store = openSqliteStore({ file: path.join(dir, 'mailbeacon.db'), backgroundCheckpoints: true });
   await store.init();
   try {
-    const perRound = ids.length; // one open per message per round
-    for (let round = 1; round <= 10; round++) {
-      // CPU time, not wall time: on a shared box the wall clock mostly measures the neighbours.
+    // Repeat opens on REPEAT_MESSAGES messages (the first round also warms the JIT, so it is
+    // not counted), then first opens, in groups, on the others: their last seq is read from
+    // the log. CPU time, not wall time: on a shared box the wall clock mostly measures the
+    // neighbours; medians keep out a slow moment (a GC, a checkpoint).
+    const record = async (batchIds: string[]): Promise<number> => {
       const c0 = process.cpuUsage();
-      for (let i = 0; i < perRound; i += 32) {
-        await store.recordOpens(ids.slice(i, i + 32).map((messageId) => ({ messageId, at: Date.now(), ipAddress: '192.0.2.1', userAgent: 'Mozilla/5.0' })));
+      for (let i = 0; i < batchIds.length; i += 32) {
+        await store.recordOpens(batchIds.slice(i, i + 32).map((messageId) => ({ messageId, at: Date.now(), ipAddress: '192.0.2.1', userAgent: BROWSER_UA })));
       }
       const c = process.cpuUsage(c0);
-      const us = (c.user + c.system) / perRound;
-      if (round === 1 || round === 10) lines.push(`- ${round === 1 ? 'first open' : `open #${round}`} of each message: ${fmt(us, 1)} µs CPU per open (its journal row, committed before the 200)`);
+      return (c.user + c.system) / batchIds.length;
+    };
+    const repeat: number[] = [];
+    for (let round = 0; round <= STORE_ROUNDS; round++) {
+      const us = await record(ids.slice(0, REPEAT_MESSAGES));
+      if (round > 0) repeat.push(us);
     }
-    // The notification rows of those opens, made afterwards by the fan-out (any read of
-    // notifications runs it; the dispatcher's claims do in production).
+    const first: number[] = [];
+    for (let g = 0; g < FIRST_GROUPS; g++) {
+      const from = REPEAT_MESSAGES + g * FIRST_GROUP;
+      first.push(await record(ids.slice(from, from + FIRST_GROUP)));
+    }
+    lines.push(`- first open of a message: ${fmt(median(first), 1)} µs CPU per open (committed before the 200; median of ${FIRST_GROUPS} groups of ${FIRST_GROUP} messages)`);
+    lines.push(`- repeat opens: ${fmt(median(repeat), 1)} µs CPU per open (median of ${STORE_ROUNDS} rounds over ${REPEAT_MESSAGES} messages)`);
+    // The events and notification rows of those opens, made afterwards by the fan-out (any
+    // read of notifications runs it; the dispatcher's claims do in production).
     const f0 = process.cpuUsage();
     const counts = await store.counts();
     const f = process.cpuUsage(f0);
