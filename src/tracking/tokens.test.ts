@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -18,6 +18,18 @@ describe('tracking tokens', () => {
     const url = createPixelUrlFor('https://track.example.com/', keys)(id);
     expect(url).toBe(`https://track.example.com/p/${token}.gif`);
     expect(url.length).toBeLessThanOrEqual(100);
+  });
+
+  it('keeps the layout of tokens already in sent mail: version | key id | uuid | HMAC-SHA256 truncated to 12 bytes', () => {
+    const dir = tmp();
+    const secret = randomBytes(32);
+    fs.writeFileSync(path.join(dir, KEYS_FILE), JSON.stringify({ current: 7, keys: [{ id: 7, secret: secret.toString('base64'), createdAt: 1 }] }));
+    const id = randomUUID();
+    const header = Buffer.concat([Buffer.from([1, 0, 7]), Buffer.from(id.replace(/-/g, ''), 'hex')]);
+    const token = Buffer.concat([header, createHmac('sha256', secret).update(header).digest().subarray(0, 12)]).toString('base64url');
+    const keys = TrackingKeys.loadOrCreate(dir);
+    expect(keys.sign(id)).toBe(token);
+    expect(keys.verify(token)).toBe(id);
   });
 
   it('rejects non-UUID message ids when signing', () => {
