@@ -2,7 +2,8 @@
 // records opens of one message in a loop and reports each batch on stdout only after
 // recordOpens has returned (committed), so the parent can SIGKILL it at any moment and
 // check that every reported open is in the store.
-//   sqlite <db file> <message id> <batch>
+//   sqlite <db file> <message id> <batch>          (one SQLite transaction per batch)
+//   sqlite-log <db file> <message id> <batch>      (the server's store: the open log)
 //   postgres <url> <schema> <message id> <batch>
 import { openSqliteStore } from './sqlite/index.js';
 import { openPostgresStore } from './postgres/index.js';
@@ -11,14 +12,14 @@ import type { Store } from './port.js';
 const args = process.argv.slice(2);
 let store: Store;
 let rest: string[];
-if (args[0] === 'sqlite' && args.length === 4) {
-  store = openSqliteStore({ file: args[1]! });
+if ((args[0] === 'sqlite' || args[0] === 'sqlite-log') && args.length === 4) {
+  store = openSqliteStore({ file: args[1]!, openLog: args[0] === 'sqlite-log' });
   rest = args.slice(2);
 } else if (args[0] === 'postgres' && args.length === 5) {
   store = openPostgresStore({ connectionString: args[1]!, schema: args[2]!, poolSize: 2 });
   rest = args.slice(3);
 } else {
-  process.stderr.write('usage: crash-writer.fixture.ts sqlite <file> <message id> <batch> | postgres <url> <schema> <message id> <batch>\n');
+  process.stderr.write('usage: crash-writer.fixture.ts sqlite|sqlite-log <file> <message id> <batch> | postgres <url> <schema> <message id> <batch>\n');
   process.exit(2);
 }
 const [messageId, batchArg] = rest as [string, string];

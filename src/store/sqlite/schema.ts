@@ -167,6 +167,18 @@ const MIGRATIONS: readonly string[] = [
     opens  TEXT NOT NULL
   );
   `,
+  // 3: the server appends opens to a file beside the database (open-log.ts) instead of
+  // committing them here; the fan-out takes the file's frames into open_journal and moves this
+  // read position in the same transaction. generation numbers the file, which the server
+  // replaces by the next one once everything in it is taken.
+  `
+  CREATE TABLE open_log (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    generation  INTEGER NOT NULL,
+    offset      INTEGER NOT NULL
+  );
+  INSERT INTO open_log (id, generation, offset) VALUES (1, 1, 0);
+  `,
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS.length;

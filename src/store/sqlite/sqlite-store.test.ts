@@ -27,17 +27,21 @@ afterAll(() => {
   for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
 });
 
-runStoreContract('sqlite', async () => {
-  const dir = tempDir();
-  const store = openSqliteStore({ file: path.join(dir, 'store.db') });
-  return {
-    store,
-    async cleanup() {
-      await store.close();
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
-});
+// Both ways opens are written: a SQLite transaction per batch (any store) and the open log
+// (the server's store); everything else is the same code.
+for (const openLog of [false, true]) {
+  runStoreContract(openLog ? 'sqlite, opens to the open log' : 'sqlite', async () => {
+    const dir = tempDir();
+    const store = openSqliteStore({ file: path.join(dir, 'store.db'), openLog });
+    return {
+      store,
+      async cleanup() {
+        await store.close();
+        fs.rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  });
+}
 
 /** A set with one OPEN+SEND webhook and one accepted message m1 (Send event seq 1). */
 async function seed(store: Store): Promise<number> {
@@ -87,7 +91,7 @@ describe('SqliteStore specifics', () => {
     await a.close();
     // Put the file back to schema 1 as a previous build left it: two opens still journaled.
     const raw = new Database(file);
-    raw.exec(`DROP TABLE open_journal;
+    raw.exec(`DROP TABLE open_journal; DROP TABLE open_log;
       CREATE TABLE open_journal (id INTEGER PRIMARY KEY, message_id TEXT NOT NULL, seq INTEGER NOT NULL, at INTEGER NOT NULL, detail TEXT NOT NULL);
       UPDATE schema_version SET version = 1;`);
     const ins = raw.prepare('INSERT INTO open_journal (message_id, seq, at, detail) VALUES (?, ?, ?, ?)');
@@ -191,7 +195,7 @@ describe('SqliteStore specifics', () => {
     expect(() => openSqliteStore({ file, synchronous: 'OFF' as never })).toThrow(/NORMAL or FULL/);
   });
 
-  it('loses no reported open when the writing process is killed with SIGKILL', async () => {
+  it.each(['sqlite', 'sqlite-log'])('loses no reported open when the writing process is killed with SIGKILL (%s)', async (mode) => {
     const file = path.join(tempDir(), 'store.db');
     const setup = openSqliteStore({ file });
     await setup.init();
@@ -199,7 +203,7 @@ describe('SqliteStore specifics', () => {
     await setup.close();
 
     // Kill mid-stream, while the child is busy writing the next batches.
-    const { reported, ended } = await killWriterMidStream(['sqlite', file, 'm1', '7'], 700, 20_000);
+    const { reported, ended } = await killWriterMidStream([mode, file, 'm1', '7'], 700, 20_000);
     expect(ended).toBe('SIGKILL');
 
     const after = openSqliteStore({ file });
@@ -307,5 +311,143 @@ describe('SqliteStore specifics', () => {
     console.log(`recordOpens, SQLite synchronous=NORMAL, 2 OPEN destinations per message:\n  ${lines.join('\n  ')}`);
     expect((await store.counts()).events).toBe(15_000);
     await store.close();
+  });
+});
+
+describe('SqliteStore with the open log (the server\'s store)', () => {
+  const open = (file: string, at: number) => ({ messageId: 'm1', at, ipAddress: '192.0.2.7', userAgent: `ua ${at}` });
+  const rawCount = (file: string, sql: string): unknown => {
+    const raw = new Database(file, { readonly: true });
+    try {
+      return raw.prepare(sql).get();
+    } finally {
+      raw.close();
+    }
+  };
+
+  it('appends a batch to the file, not to SQLite; any process\'s store takes it exactly once', async () => {
+    const file = path.join(tempDir(), 'store.db');
+    const server = openSqliteStore({ file, openLog: true });
+    await server.init();
+    const dest = await seed(server);
+    expect(await server.recordOpens([open(file, T0 + 1), open(file, T0 + 2)])).toEqual([2, 3]);
+    expect(fs.statSync(`${file}-opens-1`).size).toBeGreaterThan(0);
+    expect(rawCount(file, 'SELECT (SELECT COUNT(*) FROM events) AS events, (SELECT COUNT(*) FROM open_journal) AS journal'))
+      .toEqual({ events: 1, journal: 0 });
+
+    // The CLI's store (no openLog) reads the file: it sees the opens and moves the read position.
+    const cli = openSqliteStore({ file });
+    await cli.init();
+    expect((await cli.getMessage('m1'))!.openCount).toBe(2);
+    expect((await cli.listMessageEvents('m1')).map((e) => [e.eventId, e.detail.userAgent]))
+      .toEqual([['m1:1', undefined], ['m1:2', `ua ${T0 + 1}`], ['m1:3', `ua ${T0 + 2}`]]);
+    // The server goes on: nothing taken twice, seqs continue.
+    expect(await server.recordOpens([open(file, T0 + 3)])).toEqual([4]);
+    expect((await server.listNotifications({ destinationId: dest }, 10)).map((n) => n.eventId)).toEqual(['m1:1', 'm1:2', 'm1:3', 'm1:4']);
+    expect((await cli.counts()).events).toBe(4);
+    expect(rawCount(file, 'SELECT offset FROM open_log')).toEqual({ offset: fs.statSync(`${file}-opens-1`).size });
+    await cli.close();
+    await server.close();
+  });
+
+  it('restarts over a torn tail: cuts it, keeps every whole batch, appends after them', async () => {
+    const file = path.join(tempDir(), 'store.db');
+    const a = openSqliteStore({ file, openLog: true });
+    await a.init();
+    await seed(a);
+    await a.recordOpens([open(file, T0 + 1)]);
+    await a.recordOpens([open(file, T0 + 2), open(file, T0 + 3)]);
+    await a.close();
+    const log = `${file}-opens-1`;
+    const whole = fs.statSync(log).size;
+    fs.appendFileSync(log, Buffer.from([200, 0, 0, 0, 1, 2, 3, 4, 0x5b])); // a killed write: header, 1 byte
+
+    const b = openSqliteStore({ file, openLog: true });
+    await b.init();
+    expect(fs.statSync(log).size).toBe(whole);
+    expect(await b.recordOpens([open(file, T0 + 4)])).toEqual([5]);
+    expect((await b.listMessageEvents('m1')).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    await b.close();
+  });
+
+  it('starts a new file when the old one lost bytes SQLite already took, losing nothing taken', async () => {
+    const file = path.join(tempDir(), 'store.db');
+    const a = openSqliteStore({ file, openLog: true });
+    await a.init();
+    await seed(a);
+    await a.recordOpens([open(file, T0 + 1)]);
+    expect((await a.getMessage('m1'))!.openCount).toBe(1); // taken into SQLite
+    await a.close();
+    fs.truncateSync(`${file}-opens-1`, 0); // a power cut before the write reached the disk
+
+    const b = openSqliteStore({ file, openLog: true });
+    await b.init();
+    expect(rawCount(file, 'SELECT generation, offset FROM open_log')).toEqual({ generation: 2, offset: 0 });
+    expect(fs.existsSync(`${file}-opens-1`)).toBe(false);
+    expect(await b.recordOpens([open(file, T0 + 2)])).toEqual([3]);
+    expect((await b.listMessageEvents('m1')).map((e) => e.seq)).toEqual([1, 2, 3]);
+    await b.close();
+  });
+
+  it('rotates to a new file once everything in the old one was taken; readers follow', async () => {
+    const file = path.join(tempDir(), 'store.db');
+    const server = openSqliteStore({ file, openLog: true, openLogRotateBytes: 1 });
+    await server.init();
+    await seed(server);
+    const cli = openSqliteStore({ file });
+    await cli.init();
+    await server.recordOpens([open(file, T0 + 1)]);
+    // Not yet taken: the next batch stays in the same file.
+    await server.recordOpens([open(file, T0 + 2)]);
+    expect(fs.readdirSync(path.dirname(file)).filter((n) => n.includes('-opens-'))).toEqual(['store.db-opens-1']);
+    expect((await cli.getMessage('m1'))!.openCount).toBe(2); // the CLI takes them
+    await server.counts(); // the server's own fan-out sees it is at the end
+    await server.recordOpens([open(file, T0 + 3)]);
+    expect(fs.readdirSync(path.dirname(file)).filter((n) => n.includes('-opens-'))).toEqual(['store.db-opens-2']);
+    expect(rawCount(file, 'SELECT generation FROM open_log')).toEqual({ generation: 2 });
+    expect((await cli.listMessageEvents('m1')).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
+    await server.recordOpens([open(file, T0 + 4)]);
+    expect((await server.listMessageEvents('m1')).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
+    await cli.close();
+    await server.close();
+  });
+
+  it('records opens while another process holds the SQLite write lock, without waiting for it', async () => {
+    const file = path.join(tempDir(), 'store.db');
+    const server = openSqliteStore({ file, openLog: true });
+    await server.init();
+    await seed(server);
+    await server.recordOpens([open(file, T0 + 1)]); // m1's seq is known from here on
+    const holder = spawn(process.execPath, ['-e', `
+      const D = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
+      const db = new D(${JSON.stringify(file)}, { timeout: 5000 });
+      db.exec('BEGIN IMMEDIATE'); db.prepare("UPDATE messages SET status = status").run();
+      process.stdout.write('locked\\n');
+      const until = Date.now() + 1000; while (Date.now() < until) {}
+      db.exec('COMMIT'); db.close();`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+    expect(await server.recordOpens([open(file, T0 + 2)])).toEqual([3]);
+    // The lock is still held: recordOpens did not wait for it to be released.
+    const probe = new Database(file, { timeout: 0 });
+    expect(() => probe.exec('BEGIN IMMEDIATE')).toThrow(/locked|busy/i);
+    probe.close();
+    await new Promise((resolve) => holder.on('exit', resolve));
+    expect((await server.getMessage('m1'))!.openCount).toBe(2);
+    await server.close();
+  });
+
+  it.skipIf(!fs.existsSync('/dev/full'))('a batch whose append fails is refused and leaves nothing behind', async () => {
+    const file = path.join(tempDir(), 'store.db');
+    const setup = openSqliteStore({ file });
+    await setup.init();
+    await seed(setup);
+    await setup.close();
+    fs.symlinkSync('/dev/full', `${file}-opens-1`); // every write fails with ENOSPC
+    const server = openSqliteStore({ file, openLog: true });
+    await server.init();
+    await expect(server.recordOpens([open(file, T0 + 1)])).rejects.toThrow(/ENOSPC/);
+    expect((await server.getMessage('m1'))!.openCount).toBe(0);
+    expect(await server.listMessageEvents('m1')).toHaveLength(1);
+    await server.close();
   });
 });

@@ -1,7 +1,9 @@
 // The embedded Store adapter (port.ts) over one SQLite file via better-sqlite3, WAL mode.
 // Each write method is one IMMEDIATE transaction, so when it returns the commit is in the
-// WAL: synchronous=NORMAL survives kill -9 of the process, FULL also a power cut.
+// WAL: synchronous=NORMAL survives kill -9 of the process, FULL also a power cut. The server's
+// recordOpens appends to the open log file instead (open-log.ts), with the same guarantees.
 // Trusts its callers for validation (port rule); checks only uniqueness and existence.
+import fs from 'node:fs';
 import Database from 'better-sqlite3';
 import { eventId } from '../../events/model.js';
 import {
@@ -19,6 +21,7 @@ import {
 import { messageStatus } from '../message-status.js';
 import { migrate } from './schema.js';
 import { startCheckpointer, SAFETY_NET_WAL_PAGES, type Checkpointer } from './checkpointer.js';
+import { logFile, logHasBytesPast, OpenLogWriter, readLogFile } from './open-log.js';
 import { prepareStatements, type Statements } from './statements.js';
 
 export interface SqliteStoreOptions {
@@ -28,7 +31,15 @@ export interface SqliteStoreOptions {
   /** Checkpoint the WAL on a background thread instead of inside this connection's commits
    *  (the server's store; short-lived CLI connections leave it off). */
   backgroundCheckpoints?: boolean;
+  /** Append recorded opens to the open log file beside the database (open-log.ts) instead of
+   *  committing each batch here. Only the one server process of a data dir sets it; every
+   *  store reads the log, so the CLI sees the server's opens. */
+  openLog?: boolean;
+  /** Log size from which the writer starts a new file once everything in it was taken. */
+  openLogRotateBytes?: number;
 }
+
+const DEFAULT_OPEN_LOG_ROTATE_BYTES = 64 * 1024 * 1024;
 
 /** Events fanned out per transaction chunk. */
 const FANOUT_CHUNK = 256;
@@ -45,11 +56,18 @@ export class SqliteStore implements Store {
   readonly #db: Database.Database;
   readonly #synchronous: 'NORMAL' | 'FULL';
   readonly #backgroundCheckpoints: boolean;
+  readonly #file: string;
+  readonly #wantsLog: boolean;
+  readonly #rotateBytes: number;
   #checkpointer: Checkpointer | undefined;
+  /** Set when this store writes the open log. */
+  #log: OpenLogWriter | undefined;
+  /** An ingest reached the end of the log: the next recordOpens may start a new file. */
+  #rotateDue = false;
   #s: Statements | undefined;
   /** Built once: db.transaction() makes new wrapper functions on every call. */
   #inTx: Database.Transaction<(fn: () => unknown) => unknown> | undefined;
-  /** Last seq of each message whose opens are still in the journal (see recordOpens). */
+  /** Last seq of each message whose opens are still in the log or journal (see recordOpens). */
   readonly #journalSeq = new Map<string, number>();
 
   constructor(opts: SqliteStoreOptions) {
@@ -58,6 +76,12 @@ export class SqliteStore implements Store {
       throw new RangeError(`synchronous must be NORMAL or FULL, got ${String(opts.synchronous)}`);
     }
     this.#backgroundCheckpoints = opts.backgroundCheckpoints ?? false;
+    this.#wantsLog = opts.openLog ?? false;
+    this.#rotateBytes = opts.openLogRotateBytes ?? DEFAULT_OPEN_LOG_ROTATE_BYTES;
+    if (!Number.isInteger(this.#rotateBytes) || this.#rotateBytes < 1) {
+      throw new RangeError(`openLogRotateBytes must be a positive integer, got ${String(opts.openLogRotateBytes)}`);
+    }
+    this.#file = opts.file;
     this.#db = new Database(opts.file, { timeout: BUSY_TIMEOUT_MS });
   }
 
@@ -82,12 +106,31 @@ export class SqliteStore implements Store {
     }
     this.#s = prepareStatements(db);
     this.#inTx = db.transaction((fn: () => unknown) => fn());
-    // Opens a previous process journaled (and maybe never moved, if it was killed) become
-    // events now: this process starts knowing no journal seqs, so none may be left behind.
+    if (this.#wantsLog) this.#openLogWriter();
+    // Opens a previous process logged or journaled (and maybe never moved, if it was killed)
+    // become events now: this process starts knowing no journal seqs, so none may be left behind.
     this.#catchUp();
+    this.#log?.removeOtherGenerations();
+  }
+
+  #openLogWriter(): void {
+    const s = this.#st;
+    const at = s.getOpenLog.get()!;
+    let log = OpenLogWriter.open(this.#file, at.generation, at.offset, this.#synchronous === 'FULL');
+    if (!log) {
+      // The file lost bytes the database already took (power cut before an un-synced write):
+      // appending there would put new frames below the read position. Start the next file.
+      const generation = at.generation + 1;
+      fs.rmSync(logFile(this.#file, generation), { force: true });
+      this.#tx(() => s.setOpenLog.run({ generation, offset: 0 }));
+      log = OpenLogWriter.open(this.#file, generation, 0, this.#synchronous === 'FULL')!;
+    }
+    this.#log = log;
   }
 
   async close(): Promise<void> {
+    this.#log?.close();
+    this.#log = undefined;
     await this.#checkpointer?.stop();
     this.#checkpointer = undefined;
     if (this.#db.open) this.#db.close();
@@ -393,42 +436,94 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * The pixel hot path: the whole batch is ONE appended journal row (a row per open cost
-   * ~2.8x as much CPU per repeat open: schema.ts, migration 2). Each open in it carries
-   * its final seq and detail; the next fan-out, which every read of events or notifications
-   * runs first, turns them into Open events and notification rows, so callers of the port
-   * cannot tell the difference. Seqs of opens still in the journal are remembered here
-   * (#journalSeq): this process is the only one that appends events.
+   * The pixel hot path: the whole batch is ONE frame appended to the open log (the server,
+   * openLog) or ONE journal row committed here (a row per open cost ~2.8x as much CPU per
+   * repeat open: schema.ts, migration 2). Each open in it carries its final seq and detail;
+   * the next fan-out, which every read of events or notifications runs first, takes the log
+   * into the journal and turns the journal into Open events and notification rows, so
+   * callers of the port cannot tell the difference. Seqs of opens not yet in events are
+   * remembered here (#journalSeq): this process is the only one that appends events.
    */
   async recordOpens(opens: OpenInput[]): Promise<(number | null)[]> {
     const s = this.#st;
     const assigned = new Map<string, number>();
     const rows: [string, number, number, string, string][] = [];
-    const seqs = this.#tx(() => {
-      const result = opens.map((o) => {
-        let last = assigned.get(o.messageId) ?? this.#journalSeq.get(o.messageId);
-        if (last === undefined) {
-          const row = s.lastSeq.get(o.messageId);
-          if (!row) return null;
-          last = row.seq;
-        }
-        const seq = last + 1;
-        rows.push([o.messageId, seq, o.at, o.ipAddress, o.userAgent]);
-        assigned.set(o.messageId, seq);
-        return seq;
-      });
-      if (rows.length > 0) s.insertJournal.run(JSON.stringify(rows));
-      return result;
+    const number = (): (number | null)[] => opens.map((o) => {
+      let last = assigned.get(o.messageId) ?? this.#journalSeq.get(o.messageId);
+      if (last === undefined) {
+        const row = s.lastSeq.get(o.messageId);
+        if (!row) return null;
+        last = row.seq;
+      }
+      const seq = last + 1;
+      rows.push([o.messageId, seq, o.at, o.ipAddress, o.userAgent]);
+      assigned.set(o.messageId, seq);
+      return seq;
     });
-    // Only after the commit: a rolled-back batch must not leave seqs behind.
+    let seqs: (number | null)[];
+    const log = this.#log;
+    if (log) {
+      // The server: one frame appended, no SQLite transaction. The reads above need none:
+      // this process is the only one that appends events or opens.
+      if (this.#rotateDue) this.#rotateLog(log);
+      // A message not seen since the last fan-out needs its last seq read: one read
+      // transaction for the batch, not a lock per lookup. WAL readers never wait for writers.
+      seqs = opens.every((o) => this.#journalSeq.has(o.messageId)) ? number() : this.#inTx!.deferred(number) as (number | null)[];
+      if (rows.length > 0) log.append(JSON.stringify(rows));
+    } else {
+      seqs = this.#tx(() => {
+        const result = number();
+        if (rows.length > 0) s.insertJournal.run(JSON.stringify(rows));
+        return result;
+      });
+    }
+    // Only after the append or commit: a failed batch must not leave seqs behind.
     for (const [id, seq] of assigned) this.#journalSeq.set(id, seq);
     return seqs;
   }
 
-  /** Inside a transaction: journaled opens become events (in journal order); the journal empties. */
+  /** Starts the next log file when everything in this one was taken and it has grown large. */
+  #rotateLog(log: OpenLogWriter): void {
+    this.#rotateDue = false;
+    if (log.size < this.#rotateBytes) return;
+    const s = this.#st;
+    const next = log.prepareNext();
+    let moved = false;
+    try {
+      moved = this.#tx(() => {
+        const at = s.getOpenLog.get()!;
+        if (at.generation !== log.generation || at.offset !== log.size) return false;
+        s.setOpenLog.run({ generation: next.generation, offset: 0 });
+        return true;
+      });
+    } finally {
+      if (moved) log.switchTo(next);
+      else log.discard(next);
+    }
+  }
+
+  /** Inside a transaction: frames of the open log past the read position become Open events
+   *  and the position moves, in the same commit (so each frame is taken exactly once). */
+  #ingestLog(): void {
+    const s = this.#st;
+    const at = s.getOpenLog.get()!;
+    const log = this.#log;
+    if (log && at.generation !== log.generation) {
+      throw new Error(`open log generation ${at.generation} in the database, ${log.generation} in this writer: two servers on one data directory?`);
+    }
+    if (log && at.offset >= log.size) return;
+    const { payloads, end } = log ? log.read(at.offset) : readLogFile(this.#file, at.generation, at.offset);
+    for (const p of payloads) s.frameToEvents.run(p);
+    if (end !== at.offset) s.setOpenLog.run({ generation: at.generation, offset: end });
+    if (log && end === log.size) this.#rotateDue = true;
+  }
+
+  /** Inside a transaction: journaled opens, then logged ones, become events (in the order they
+   *  were written); the journal empties. */
   #drainJournal(): void {
     const s = this.#st;
     if (s.journalToEvents.run().changes > 0) s.clearJournal.run();
+    this.#ingestLog();
     this.#journalSeq.clear();
   }
 
@@ -439,7 +534,7 @@ export class SqliteStore implements Store {
    */
   #fanOutStep(maxEvents = FANOUT_CHUNK): number {
     const head = this.#st.fanOutCursor.get()!;
-    if (head.last >= head.head && !head.journal) return 0;
+    if (head.last >= head.head && !head.journal && !this.#logHasMore(head.logGeneration, head.logOffset)) return 0;
     return this.#tx(() => this.#fanOut(maxEvents));
   }
 
@@ -460,6 +555,16 @@ export class SqliteStore implements Store {
     }
     if (done > 0) s.moveFanOutCursor.run(last);
     return done;
+  }
+
+  #logHasMore(generation: number, offset: number): boolean {
+    const log = this.#log;
+    if (log) {
+      if (generation !== log.generation || offset < log.size) return true;
+      this.#rotateDue = true; // everything was taken (maybe by another process)
+      return false;
+    }
+    return logHasBytesPast(this.#file, generation, offset);
   }
 
   /** Before reading notification rows outside a write transaction: make every row that exists. */

@@ -102,21 +102,18 @@ export function prepareStatements(db: Database.Database) {
     lastSeq: p<{ seq: number }>(`SELECT (SELECT COALESCE(MAX(seq), 0) FROM events WHERE message_id = m.id) AS seq
       FROM messages m WHERE m.id = ?`),
     insertEvent: p('INSERT INTO events (message_id, seq, kind, at, detail) VALUES (?, ?, ?, ?, ?)'),
-    fanOutCursor: p<{ last: number; head: number; journal: number }>(`SELECT c.last_event AS last,
-      (SELECT COALESCE(MAX(id), 0) FROM events) AS head,
-      EXISTS (SELECT 1 FROM open_journal) AS journal FROM fanout_cursor c WHERE c.id = 1`),
+    fanOutCursor: p<{ last: number; head: number; journal: number; logGeneration: number; logOffset: number }>(`SELECT
+      c.last_event AS last, (SELECT COALESCE(MAX(id), 0) FROM events) AS head,
+      EXISTS (SELECT 1 FROM open_journal) AS journal, l.generation AS logGeneration, l.offset AS logOffset
+      FROM fanout_cursor c, open_log l WHERE c.id = 1 AND l.id = 1`),
+    getOpenLog: p<{ generation: number; offset: number }>('SELECT generation, offset FROM open_log WHERE id = 1'),
+    setOpenLog: p('UPDATE open_log SET generation = @generation, offset = @offset WHERE id = 1'),
     insertJournal: p('INSERT INTO open_journal (opens) VALUES (?)'),
     // Journaled opens, in journal order, become Open events with the detail renderEvent
     // reads; the timestamp is Date#toISOString of at, in integer arithmetic so it is exact.
-    journalToEvents: p(`WITH o AS (
-        SELECT j.id AS batch, e.key AS pos, e.value ->> 0 AS message_id, e.value ->> 1 AS seq,
-          e.value ->> 2 AS at, e.value ->> 3 AS ip_address, e.value ->> 4 AS user_agent
-        FROM open_journal j, json_each(j.opens) e)
-      INSERT INTO events (message_id, seq, kind, at, detail)
-      SELECT message_id, seq, 'Open', at, json_object('ipAddress', ip_address,
-        'timestamp', strftime('%Y-%m-%dT%H:%M:%S', at / 1000, 'unixepoch') || '.' || substr('00' || (at % 1000), -3) || 'Z',
-        'userAgent', user_agent)
-      FROM o ORDER BY batch, pos`),
+    journalToEvents: p(openEventsFrom('open_journal j, json_each(j.opens) e', 'j.id')),
+    // The same for one frame of the open log, bound as the parameter.
+    frameToEvents: p(openEventsFrom('json_each(?) e', '0')),
     clearJournal: p('DELETE FROM open_journal'),
     eventsAfter: p<{ id: number; message_id: string; kind: string; at: number }>(`SELECT id, message_id, kind, at
       FROM events WHERE id > ? ORDER BY id LIMIT ?`),
@@ -233,3 +230,17 @@ export function prepareStatements(db: Database.Database) {
 }
 
 export type Statements = ReturnType<typeof prepareStatements>;
+
+/** INSERT of Open events from JSON arrays [[message_id, seq, at, ip_address, user_agent], ...]
+ *  found in `source` (as e), ordered by `batch` and then position. */
+function openEventsFrom(source: string, batch: string): string {
+  return `WITH o AS (
+      SELECT ${batch} AS batch, e.key AS pos, e.value ->> 0 AS message_id, e.value ->> 1 AS seq,
+        e.value ->> 2 AS at, e.value ->> 3 AS ip_address, e.value ->> 4 AS user_agent
+      FROM ${source})
+    INSERT INTO events (message_id, seq, kind, at, detail)
+    SELECT message_id, seq, 'Open', at, json_object('ipAddress', ip_address,
+      'timestamp', strftime('%Y-%m-%dT%H:%M:%S', at / 1000, 'unixepoch') || '.' || substr('00' || (at % 1000), -3) || 'Z',
+      'userAgent', user_agent)
+    FROM o ORDER BY batch, pos`;
+}
