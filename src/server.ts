@@ -37,10 +37,11 @@ export interface Gateway {
 /**
  * Opens the configured store: the embedded SQLite file in the data dir, or PostgreSQL when
  * MAILBEACON_DATABASE_URL is set (several instances share it). The CLI uses this too,
- * beside a running server. `created` is true when the SQLite file did not exist yet.
+ * beside a running server (which alone sets openLog: it writes the SQLite open log). `created` is
+ * true when the SQLite file did not exist yet.
  */
 export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databaseSchema'>,
-  opts: { backgroundCheckpoints?: boolean } = {}): Promise<{ store: Store; created: boolean }> {
+  opts: { backgroundCheckpoints?: boolean; openLog?: boolean } = {}): Promise<{ store: Store; created: boolean }> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   if (config.databaseUrl) {
     const store = openPostgresStore({ connectionString: config.databaseUrl, schema: config.databaseSchema });
@@ -49,13 +50,13 @@ export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl' |
   }
   const file = path.join(config.dataDir, DB_FILE);
   const created = !existsSync(file);
-  const store = openSqliteStore({ file, backgroundCheckpoints: opts.backgroundCheckpoints });
+  const store = openSqliteStore({ file, backgroundCheckpoints: opts.backgroundCheckpoints, openLog: opts.openLog });
   await store.init();
   return { store, created };
 }
 
 export async function startGateway(config: Config, log: Log): Promise<Gateway> {
-  const { store, created } = await openStore(config, { backgroundCheckpoints: true });
+  const { store, created } = await openStore(config, { backgroundCheckpoints: true, openLog: true });
   const keys = TrackingKeys.loadOrCreate(config.dataDir);
   const closers: (() => Promise<void>)[] = [];
   try {
