@@ -3,7 +3,7 @@
 // Each server runs in its own child process (one core for it, one for the client on a 2-core
 // box); prints requests/s, p50/p99 latency, server CPU per request and the ratio to bare as a
 // markdown table, then checks that the store holds exactly one open per 2xx answer.
-// Usage: npm run bench:pixel   (BENCH_SECONDS=3 BENCH_ROUNDS=3 BENCH_CONNECTIONS=50 to change the load;
+// Usage: npm run bench:pixel   (BENCH_SECONDS=1 BENCH_ROUNDS=15 BENCH_CONNECTIONS=50 to change the load;
 //        BENCH_ONLY=store for the store-cost lines alone)
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -20,8 +20,10 @@ import { GIF_HEADERS, PIXEL_GIF } from '../src/tracking/gif.js';
 import { createTrackingServer, TrackingKeys } from '../src/tracking/index.js';
 
 const SELF = fileURLToPath(import.meta.url);
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/** Length of one run, as a request count fixed from the bare server's warm-up rate. */
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 1);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const WARMUP_SECONDS = 3;
 /** BENCH_ONLY=store: only the store-cost lines (quick, no HTTP load). */
 const STORE_ONLY = process.env.BENCH_ONLY === 'store';
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
@@ -45,8 +47,8 @@ async function serve(args: ServeArgs): Promise<void> {
     });
     close = () => new Promise((r) => { server.close(() => r()); server.closeAllConnections(); });
   } else {
-    // As server.ts opens it: WAL checkpoints on a background thread.
-    const store = openSqliteStore({ file: path.join(args.dir!, 'mailbeacon.db'), synchronous: args.synchronous, backgroundCheckpoints: true });
+    // As server.ts opens it: WAL checkpoints on a background thread, opens to the open log.
+    const store = openSqliteStore({ file: path.join(args.dir!, 'mailbeacon.db'), synchronous: args.synchronous, backgroundCheckpoints: true, openLog: true });
     await store.init();
     if (args.kind === 'no-store') {
       // Attribution only: the whole handler and group commit, with a commit that writes
@@ -92,8 +94,12 @@ class Child {
   }
   next(): Promise<FromChild> {
     return new Promise((resolve, reject) => {
-      this.waiting.push(resolve);
-      this.proc.once('exit', (code) => reject(new Error(`server child exited (${code})`)));
+      const onExit = (code: number | null): void => reject(new Error(`server child exited (${code})`));
+      this.proc.once('exit', onExit);
+      this.waiting.push((m) => {
+        this.proc.off('exit', onExit);
+        resolve(m);
+      });
     });
   }
   async cpu(): Promise<number> {
@@ -182,83 +188,99 @@ async function main(): Promise<void> {
   const scenarios: Scenario[] = [
     { name: 'bare node:http GIF (baseline)', kind: 'bare' },
     { name: 'mailbeacon pixel (default: SQLite WAL, synchronous=NORMAL)', kind: 'pixel', synchronous: 'NORMAL' },
-    { name: 'mailbeacon pixel, synchronous=FULL (fsync per commit)', kind: 'pixel', synchronous: 'FULL' },
+    { name: 'mailbeacon pixel, synchronous=FULL (fdatasync per batch)', kind: 'pixel', synchronous: 'FULL' },
     { name: 'mailbeacon pixel handler, commit writes nothing (attribution, NOT durable)', kind: 'no-store', synchronous: 'NORMAL' },
   ];
-  // Per scenario, one Load per round; each round runs every scenario once, in an order
-  // rotated by the round, and each ratio is taken against the bare run of the SAME round:
-  // on a shared box throughput drifts by tens of percent over a minute, and pairing keeps
-  // that drift out of the ratio. The table shows the median round and the range.
+  // Every server runs for the whole bench; the load goes to them in turn, in short runs, in
+  // an order rotated by the round, and each ratio is taken against the bare run of the SAME
+  // round. On this kind of shared box the same bare server swings between ~36k and ~61k req/s
+  // from one 2-second run to the next (measured), so only runs close together in time are
+  // compared, and the table shows the median over many rounds and the range.
   const bareKeys = TrackingKeys.inMemory();
   const bareLoad = Array.from({ length: DISTINCT_PATHS }, () => `/p/${bareKeys.sign(randomUUID())}.gif`);
-  const runs = scenarios.map(() => [] as { run: Load; metrics: Record<string, number> }[]);
-  let amount = 0;
+  const runs = scenarios.map(() => [] as Load[]);
+  const metricsOf: Record<string, number>[] = scenarios.map(() => ({}));
   let allDurable = true;
   const checks: string[] = [];
   const storeLines: string[] = [];
   const started = Date.now();
   const loadBefore = os.loadavg().map((l) => l.toFixed(2)).join(' ');
+  const servers: { child: Child; port: number; paths: string[]; ids: string[]; dir: string; answered: number; stopped: boolean }[] = [];
+  let amount = 0;
   try {
+    for (const [i, s] of scenarios.entries()) {
+      const dir = path.join(root, `s${i}`);
+      fs.mkdirSync(dir);
+      // The bare server gets requests of the same shape (500 distinct token paths of the
+      // same length) so that the client's and the HTTP parser's work is the same in every run.
+      let paths = bareLoad;
+      let ids: string[] = [];
+      if (s.kind !== 'bare') ({ ids, paths } = await prepareStore(dir, s.synchronous!));
+      const { child, port } = await Child.start({ kind: s.kind, dir, synchronous: s.synchronous });
+      servers.push({ child, port, paths, ids, dir, answered: 0, stopped: false });
+    }
+    // A fresh process is slow for its first seconds of load while the JIT settles: each server
+    // gets a warm-up of about WARMUP_SECONDS. The bare one's (timed) warm-up sets a fixed
+    // request count for every later load, so each one finishes every request it starts and the
+    // 2xx count is exact: a timed load stops with requests in flight that the server may have
+    // answered (and recorded) but the client does not count.
+    for (const srv of servers) {
+      settle();
+      const warm = await load(srv.child, srv.port, srv.paths, amount === 0 ? { duration: WARMUP_SECONDS } : { amount: Math.round(amount * WARMUP_SECONDS / SECONDS) });
+      srv.answered += warm.ok;
+      if (amount === 0) amount = Math.max(5_000, Math.round(warm.rps * SECONDS / 1000) * 1000);
+    }
     for (let round = 0; round < ROUNDS; round++) {
       for (let k = 0; k < scenarios.length; k++) {
         const i = (k + round) % scenarios.length;
-        const s = scenarios[i]!;
-        const dir = path.join(root, `r${round}s${i}`);
-        fs.mkdirSync(dir);
-        // The bare server gets requests of the same shape (500 distinct token paths of the
-        // same length) so that the client's and the HTTP parser's work is the same in every run.
-        let paths = bareLoad;
-        let ids: string[] = [];
-        if (s.kind !== 'bare') ({ ids, paths } = await prepareStore(dir, s.synchronous!));
+        const srv = servers[i]!;
         settle();
-        const { child, port } = await Child.start({ kind: s.kind, dir, synchronous: s.synchronous });
-        // A fresh process is slow for its first seconds of load while the JIT settles, so each
-        // warm-up is as long as a run. The first one sets a fixed request count for every run,
-        // so each run finishes every request it starts and the 2xx count is exact.
-        const warm = await load(child, port, paths, amount === 0 ? { duration: SECONDS } : { amount });
-        if (amount === 0) amount = Math.max(10_000, Math.round(warm.rps * SECONDS / 1000) * 1000);
-        const run = await load(child, port, paths, { amount });
-        const { metrics } = await child.stop();
-        runs[i]!.push({ run, metrics });
-        if (run.other > 0) checks.push(`round ${round + 1}, ${s.name}: ${run.other} non-2xx/errors/timeouts`);
-        if (s.kind === 'pixel') {
-          const answered = warm.ok + run.ok;
-          const store = openSqliteStore({ file: path.join(dir, 'mailbeacon.db') });
-          await store.init();
-          let recorded = 0;
-          for (const id of ids) recorded += (await store.getMessage(id))!.openCount;
-          const counts = await store.counts();
-          await store.close();
-          const ok = recorded === answered && counts.events === answered && counts.notificationsPending === 2 * answered && metrics.opens === answered;
-          if (!ok) allDurable = false;
-          checks.push(`round ${round + 1}, ${s.name}: ${answered} answered 2xx, ${recorded} opens recorded, ${counts.events} Open events, ${counts.notificationsPending} pending notifications (2 per open) -> ${ok ? 'OK' : 'MISMATCH'}`);
-        }
-        fs.rmSync(dir, { recursive: true, force: true });
+        const run = await load(srv.child, srv.port, srv.paths, { amount });
+        srv.answered += run.ok;
+        runs[i]!.push(run);
+        if (run.other > 0) checks.push(`round ${round + 1}, ${scenarios[i]!.name}: ${run.other} non-2xx/errors/timeouts`);
       }
     }
+    for (const [i, s] of scenarios.entries()) {
+      const srv = servers[i]!;
+      const { metrics } = await srv.child.stop();
+      srv.stopped = true;
+      metricsOf[i] = metrics;
+      if (s.kind !== 'pixel') continue;
+      const store = openSqliteStore({ file: path.join(srv.dir, 'mailbeacon.db') });
+      await store.init();
+      let recorded = 0;
+      for (const id of srv.ids) recorded += (await store.getMessage(id))!.openCount;
+      const counts = await store.counts();
+      await store.close();
+      const answered = srv.answered;
+      const ok = recorded === answered && counts.events === answered && counts.notificationsPending === 2 * answered && metrics.opens === answered;
+      if (!ok) allDurable = false;
+      checks.push(`${s.name}: ${answered} answered 2xx, ${recorded} opens recorded, ${counts.events} Open events, ${counts.notificationsPending} pending notifications (2 per open) -> ${ok ? 'OK' : 'MISMATCH'}`);
+    }
     settle();
-    storeLines.push(...await storeCost(path.join(root, 'store-cost')));
+    storeLines.push(...await storeCost(path.join(root, 'store-cost'), true), ...await storeCost(path.join(root, 'store-cost-tx'), false));
   } finally {
+    for (const srv of servers) if (!srv.stopped) srv.child.proc.kill();
     fs.rmSync(root, { recursive: true, force: true });
   }
-  const bare = runs[0]!.map((r) => r.run);
+  const bare = runs[0]!;
   const range = (xs: number[]): string => `${fmt(Math.min(...xs), 2)}–${fmt(Math.max(...xs), 2)}`;
   const rows = scenarios.map((s, i) => {
     const rs = runs[i]!;
-    const ratios = rs.map((r, round) => r.run.rps / bare[round]!.rps);
+    const metrics = metricsOf[i]!;
+    const ratios = rs.map((r, round) => r.rps / bare[round]!.rps);
     // Requests per server-CPU-second relative to bare: what the ratio would be with the
     // server core saturated.
-    const cpuRatios = rs.map((r, round) => bare[round]!.serverCpuPerReq / r.run.serverCpuPerReq);
-    const opens = rs.reduce((n, r) => n + (r.metrics.opens ?? 0), 0);
-    const batches = rs.reduce((n, r) => n + (r.metrics.batches ?? 0), 0);
-    const commits = s.kind !== 'bare' ? `${fmt(opens / Math.max(1, batches), 1)} (max ${Math.max(...rs.map((r) => r.metrics.largestBatch ?? 0))})` : '-';
-    const m = (f: (l: Load) => number): number => median(rs.map((r) => f(r.run)));
+    const cpuRatios = rs.map((r, round) => bare[round]!.serverCpuPerReq / r.serverCpuPerReq);
+    const commits = s.kind !== 'bare' ? `${fmt((metrics.opens ?? 0) / Math.max(1, metrics.batches ?? 0), 1)} (max ${metrics.largestBatch ?? 0})` : '-';
+    const m = (f: (l: Load) => number): number => median(rs.map(f));
     return `| ${s.name} | ${fmt(m((l) => l.rps), 0)} | ${fmt(m((l) => l.p50), 1)} | ${fmt(m((l) => l.p99), 1)} | ${fmt(m((l) => l.serverCpuPerReq), 1)} | ${fmt(m((l) => l.clientCpu) * 100, 0)} % | **${fmt(median(ratios), 2)}** (${range(ratios)}) | ${fmt(median(cpuRatios), 2)} (${range(cpuRatios)}) | ${commits} |`;
   });
-  const perRound = scenarios.map((s, i) => `- ${s.name}: ${runs[i]!.map((r) => fmt(r.run.rps, 0)).join(', ')} req/s`);
+  const perRound = scenarios.map((s, i) => `- ${s.name}: ${runs[i]!.map((r) => fmt(r.rps, 0)).join(', ')} req/s`);
   const out = [
     `## bench:pixel — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}`,
-    `autocannon in the parent process, ${CONNECTIONS} connections, ${amount} requests per run after a warm-up; each server in its own process;`,
+    `autocannon in the parent process, ${CONNECTIONS} connections, ${amount} requests per run (about ${SECONDS} s of the bare server) after a ${WARMUP_SECONDS} s warm-up of each server; each server in its own process, all started before the first run;`,
     `${ROUNDS} rounds, each running every server once (order rotated per round). Load average before the run: ${loadBefore}.`,
     'Each figure is the median over the rounds; each ratio is to the bare server of the same round, median and (range).',
     '"client CPU" is autocannon\'s share of one core. Server CPU counts every thread of the server process.',
@@ -287,7 +309,7 @@ const STORE_ONLY_HINT = 'alone: BENCH_ONLY=store npm run bench:pixel';
 async function storeOnly(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'mb-bench-store-'));
   try {
-    const lines = await storeCost(path.join(root, 'store-cost'));
+    const lines = [...await storeCost(path.join(root, 'store-cost'), true), ...await storeCost(path.join(root, 'store-cost-tx'), false)];
     process.stdout.write(['### store.recordOpens alone, batches of 32', '', ...lines, ''].join('\n'));
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
@@ -298,20 +320,21 @@ async function storeOnly(): Promise<void> {
 const BROWSER_UA = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const STORE_ROUNDS = 20;
 const REPEAT_MESSAGES = 500;
-const FIRST_GROUPS = 8;
+const FIRST_GROUPS = 16;
 const FIRST_GROUP = 256;
 
-/** Cost per open of the store write alone, the store opened as the server opens it. */
-async function storeCost(dir: string): Promise<string[]> {
+/** Cost per open of the store write alone, the store opened as the server opens it (openLog)
+ *  or, for comparison, committing each batch in a SQLite transaction (as before the log). */
+async function storeCost(dir: string, openLog: boolean): Promise<string[]> {
   fs.mkdirSync(dir);
-  const lines: string[] = [];
+  const lines: string[] = [openLog ? '- **as the server writes opens: one frame appended to the open log per batch**' : '- for comparison, one SQLite transaction per batch (the store without the open log):'];
   const { ids } = await prepareStore(dir, 'NORMAL', REPEAT_MESSAGES + FIRST_GROUPS * FIRST_GROUP);
-  const store = openSqliteStore({ file: path.join(dir, 'mailbeacon.db'), backgroundCheckpoints: true });
+  const store = openSqliteStore({ file: path.join(dir, 'mailbeacon.db'), backgroundCheckpoints: true, openLog });
   await store.init();
   try {
     // Repeat opens on REPEAT_MESSAGES messages (the first round also warms the JIT, so it is
     // not counted), then first opens, in groups, on the others: their last seq is read from
-    // the log. CPU time, not wall time: on a shared box the wall clock mostly measures the
+    // the events table. CPU time, not wall time: on a shared box the wall clock mostly measures the
     // neighbours; medians keep out a slow moment (a GC, a checkpoint).
     const record = async (batchIds: string[]): Promise<number> => {
       const c0 = process.cpuUsage();
@@ -331,14 +354,14 @@ async function storeCost(dir: string): Promise<string[]> {
       const from = REPEAT_MESSAGES + g * FIRST_GROUP;
       first.push(await record(ids.slice(from, from + FIRST_GROUP)));
     }
-    lines.push(`- first open of a message: ${fmt(median(first), 1)} µs CPU per open (committed before the 200; median of ${FIRST_GROUPS} groups of ${FIRST_GROUP} messages)`);
-    lines.push(`- repeat opens: ${fmt(median(repeat), 1)} µs CPU per open (median of ${STORE_ROUNDS} rounds over ${REPEAT_MESSAGES} messages)`);
+    lines.push(`  - first open of a message: ${fmt(median(first), 1)} µs CPU per open (written before the 200; median of ${FIRST_GROUPS} groups of ${FIRST_GROUP} messages)`);
+    lines.push(`  - repeat opens: ${fmt(median(repeat), 1)} µs CPU per open (median of ${STORE_ROUNDS} rounds over ${REPEAT_MESSAGES} messages)`);
     // The events and notification rows of those opens, made afterwards by the fan-out (any
     // read of notifications runs it; the dispatcher's claims do in production).
     const f0 = process.cpuUsage();
     const counts = await store.counts();
     const f = process.cpuUsage(f0);
-    lines.push(`- fan-out of those ${counts.events} opens into events and ${counts.notificationsPending} notification rows afterwards: ${fmt((f.user + f.system) / (counts.events ?? 1), 1)} µs CPU per open`);
+    lines.push(`  - fan-out of those ${counts.events} opens into events and ${counts.notificationsPending} notification rows afterwards: ${fmt((f.user + f.system) / (counts.events ?? 1), 1)} µs CPU per open`);
   } finally {
     await store.close();
   }
