@@ -22,8 +22,8 @@ function writer(db: string, generation = 1, offset = 0): OpenLogWriter {
   return w;
 }
 
-describe('open log', () => {
-  it('reads back whole frames in order, from any frame boundary', () => {
+describe('open log', async () => {
+  it('reads back whole frames in order, from any frame boundary', async () => {
     const db = dbFile();
     const w = writer(db);
     const payloads = ['[["a",1,1,"::1","ua"]]', '[["b",1,2,"::1","é ✓ 😀"]]', '[["a",2,3,"::1",""]]'];
@@ -37,17 +37,17 @@ describe('open log', () => {
     expect(w.read(ends[0]!)).toEqual({ payloads: payloads.slice(1), end: w.size });
     expect(readLogFile(db, 1, ends[1]!)).toEqual({ payloads: payloads.slice(2), end: w.size });
     expect(readLogFile(db, 7, 0)).toEqual({ payloads: [], end: 0 }); // no such generation
-    w.close();
+    await w.close();
   });
 
-  it('stops at a torn tail, a corrupt payload or a garbage length; the writer cuts the tail at open', () => {
+  it('stops at a torn tail, a corrupt payload or a garbage length; the writer cuts the tail at open', async () => {
     const db = dbFile();
     const w = writer(db);
     w.append('["first"]');
     const one = w.size;
     w.append('["second"]');
     const two = w.size;
-    w.close();
+    await w.close();
     const file = logFile(db, 1);
     const whole = fs.readFileSync(file);
 
@@ -77,20 +77,20 @@ describe('open log', () => {
     expect(fs.statSync(file).size).toBe(two);
     again.append('["third"]');
     expect(again.read(0).payloads).toEqual(['["first"]', '["second"]', '["third"]']);
-    again.close();
+    await again.close();
   });
 
-  it('refuses to append below what the database already took: a file shorter than the read position', () => {
+  it('refuses to append below what the database already took: a file shorter than the read position', async () => {
     const db = dbFile();
     const w = writer(db);
     w.append('["x"]');
     const size = w.size;
-    w.close();
+    await w.close();
     expect(OpenLogWriter.open(db, 1, size + 1, false)).toBeNull();
     expect(OpenLogWriter.open(db, 1, size, false)).not.toBeNull();
   });
 
-  it('reads a frame larger than one read chunk', () => {
+  it('reads a frame larger than one read chunk', async () => {
     const db = dbFile();
     const w = writer(db);
     const big = JSON.stringify(['x'.repeat(3 * 1024 * 1024)]);
@@ -103,11 +103,11 @@ describe('open log', () => {
     expect(frames.payloads.map((p) => p.length)).toEqual(['["before"]'.length, big.length, '["after"]'.length]);
     expect(frames.payloads[1]).toBe(big);
     expect(frames.end).toBe(w.size);
-    w.close();
+    await w.close();
   });
 
   // /dev/full (Linux): a device whose writes fail with ENOSPC.
-  it.skipIf(!fs.existsSync('/dev/full'))('a failed write throws and leaves the log as it was', () => {
+  it.skipIf(!fs.existsSync('/dev/full'))('a failed write throws and leaves the log as it was', async () => {
     const db = dbFile();
     fs.symlinkSync('/dev/full', logFile(db, 1));
     const w = writer(db);
@@ -115,10 +115,31 @@ describe('open log', () => {
     expect(w.size).toBe(0);
     expect(() => w.append('["lost too"]')).toThrow();
     expect(w.size).toBe(0);
-    w.close();
+    await w.close();
   });
 
-  it('moves to the next generation and removes the files of the others', () => {
+  it('under FULL, durable() resolves once an fdatasync covered every frame written before it', async () => {
+    const db = dbFile();
+    const w = OpenLogWriter.open(db, 1, 0, true)!;
+    await w.durable(); // nothing written: resolves at once
+    expect(w.syncing).toBe(false);
+    w.append('["a"]');
+    const first = w.durable();
+    expect(w.syncing).toBe(true);
+    // A switch to the next file must wait for it (the store's rotation checks syncing first).
+    const next = w.prepareNext();
+    expect(() => w.switchTo(next)).toThrow(/fdatasync is in flight/);
+    w.discard(next);
+    w.append('["b"]');
+    const second = w.durable();
+    const closed = w.close(); // waits for both
+    await Promise.all([first, second, closed]);
+    expect(w.syncing).toBe(false);
+    expect(readLogFile(db, 1, 0).payloads).toEqual(['["a"]', '["b"]']);
+    await expect(w.durable()).rejects.toThrow(/closed/);
+  });
+
+  it('moves to the next generation and removes the files of the others', async () => {
     const db = dbFile();
     const w = writer(db);
     w.append('["old"]');
@@ -135,6 +156,6 @@ describe('open log', () => {
     const unused = w.prepareNext();
     w.discard(unused);
     expect(fs.existsSync(logFile(db, 3))).toBe(false);
-    w.close();
+    await w.close();
   });
 });

@@ -1,8 +1,9 @@
 // The open log: an append-only file beside the SQLite database that the server's pixel group
 // commit writes instead of a SQLite transaction. A batch of opens is ONE frame, written with
-// one positional write (plus fdatasync under synchronous=FULL) before any of its 200s; the
+// one positional write (plus an fdatasync under synchronous=FULL) before any of its 200s; the
 // store moves frames into SQLite on its next fan-out and records how far it has read (table
-// open_log) in that same transaction, so each frame is taken exactly once.
+// open_log) in that same transaction, so each frame is taken exactly once. Under FULL the
+// fdatasync runs off the event loop (durable()): the next batch gathers while it runs.
 // Frame: u32le payload length, u32le CRC-32 of the payload, the payload (the UTF-8 JSON array
 // of opens an open_journal row holds). A frame counts only whole and with a matching CRC;
 // reading stops at the first that is not: the torn tail of a killed writer, never answered 200.
@@ -98,12 +99,18 @@ export class OpenLogWriter {
   /** End of the last whole frame this writer knows of: where the next append goes. */
   #size: number;
   #broken: Error | undefined;
+  /** End of what an fdatasync has confirmed (sync mode). */
+  #synced: number;
+  /** fdatasyncs in flight, and a promise that settles when the last one started has. */
+  #syncing = 0;
+  #lastSync: Promise<void> = Promise.resolve();
   readonly #header = Buffer.allocUnsafe(HEADER_BYTES);
 
   private constructor(readonly dbFile: string, readonly sync: boolean, fd: number, generation: number, size: number) {
     this.#fd = fd;
     this.#generation = generation;
     this.#size = size;
+    this.#synced = size;
   }
 
   /**
@@ -135,9 +142,12 @@ export class OpenLogWriter {
 
   get generation(): number { return this.#generation; }
   get size(): number { return this.#size; }
+  /** An fdatasync is in flight: the file must not be closed or switched yet. */
+  get syncing(): boolean { return this.#syncing > 0; }
 
-  /** Appends one frame; when it returns the frame is written (and synced under FULL). On any
-   *  failure the file is cut back to where it was and the error is thrown: nothing is recorded. */
+  /** Appends one frame; when it returns the frame is written to the file (a kill -9 keeps it;
+   *  a power cut only once durable() resolved). On any failure the file is cut back to where
+   *  it was and the error is thrown: nothing is recorded. */
   append(payload: string): void {
     if (this.#broken) throw this.#broken;
     const body = Buffer.from(payload, 'utf8');
@@ -149,7 +159,6 @@ export class OpenLogWriter {
     try {
       const n = fs.writevSync(this.#fd, [h, body], this.#size);
       if (n !== total) throw new Error(`open log: short write (${n} of ${total} bytes)`);
-      if (this.sync) fs.fdatasyncSync(this.#fd);
     } catch (e) {
       try {
         fs.ftruncateSync(this.#fd, this.#size);
@@ -161,6 +170,34 @@ export class OpenLogWriter {
       throw e;
     }
     this.#size += total;
+  }
+
+  /**
+   * Resolves once every frame appended so far is on disk: at once without sync, otherwise
+   * after an fdatasync on the thread pool, so the event loop goes on serving (and the next
+   * batch gathers) meanwhile; one fdatasync covers every frame written before it started.
+   * After a failed fdatasync nothing is appended until a restart: the kernel may have dropped
+   * the unwritten pages, so what the file holds is no longer known.
+   */
+  durable(): Promise<void> {
+    if (this.#broken) return Promise.reject(this.#broken);
+    const upTo = this.#size;
+    if (!this.sync || upTo <= this.#synced) return Promise.resolve();
+    this.#syncing++;
+    const done = new Promise<void>((resolve, reject) => {
+      fs.fdatasync(this.#fd, (err) => {
+        this.#syncing--;
+        if (err) {
+          this.#broken ??= new Error(`open log ${logFile(this.dbFile, this.#generation)} cannot be written until restart: fdatasync failed: ${err.message}`);
+          reject(err);
+          return;
+        }
+        if (upTo > this.#synced) this.#synced = upTo;
+        resolve();
+      });
+    });
+    this.#lastSync = done.catch(() => {});
+    return done;
   }
 
   /** Frames in [from, size) of the current generation. */
@@ -180,9 +217,11 @@ export class OpenLogWriter {
   switchTo(next: { generation: number; fd: number }): void {
     const old = this.#fd;
     const oldFile = logFile(this.dbFile, this.#generation);
+    if (this.#syncing > 0) throw new Error('open log: switch while an fdatasync is in flight');
     this.#fd = next.fd;
     this.#generation = next.generation;
     this.#size = 0;
+    this.#synced = 0;
     fs.closeSync(old);
     removeQuietly(oldFile);
   }
@@ -204,7 +243,9 @@ export class OpenLogWriter {
     }
   }
 
-  close(): void {
+  /** Waits for every fdatasync in flight, then closes the file. */
+  async close(): Promise<void> {
+    while (this.#syncing > 0) await this.#lastSync;
     if (this.#fd < 0) return;
     fs.closeSync(this.#fd);
     this.#fd = -1;

@@ -129,7 +129,7 @@ export class SqliteStore implements Store {
   }
 
   async close(): Promise<void> {
-    this.#log?.close();
+    await this.#log?.close();
     this.#log = undefined;
     await this.#checkpointer?.stop();
     this.#checkpointer = undefined;
@@ -470,6 +470,10 @@ export class SqliteStore implements Store {
       // transaction for the batch, not a lock per lookup. WAL readers never wait for writers.
       seqs = opens.every((o) => this.#journalSeq.has(o.messageId)) ? number() : this.#inTx!.deferred(number) as (number | null)[];
       if (rows.length > 0) log.append(JSON.stringify(rows));
+      // Written: the frame will be taken whatever the fdatasync below says, so its seqs are used.
+      for (const [id, seq] of assigned) this.#journalSeq.set(id, seq);
+      await log.durable();
+      return seqs;
     } else {
       seqs = this.#tx(() => {
         const result = number();
@@ -477,13 +481,14 @@ export class SqliteStore implements Store {
         return result;
       });
     }
-    // Only after the append or commit: a failed batch must not leave seqs behind.
+    // Only after the commit: a rolled-back batch must not leave seqs behind.
     for (const [id, seq] of assigned) this.#journalSeq.set(id, seq);
     return seqs;
   }
 
   /** Starts the next log file when everything in this one was taken and it has grown large. */
   #rotateLog(log: OpenLogWriter): void {
+    if (log.syncing) return; // a caller not behind group commit: try again on the next batch
     this.#rotateDue = false;
     if (log.size < this.#rotateBytes) return;
     const s = this.#st;
