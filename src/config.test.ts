@@ -17,6 +17,8 @@ describe('config', () => {
     expect(c.notificationMaxAgeMs).toBe(3 * 24 * 3600_000);
     expect(c.smtpListen).toEqual({ host: '127.0.0.1', port: 2587 });
     expect(c.smtpsListen).toEqual({ host: '127.0.0.1', port: 2465 });
+    expect(c.sqliteSynchronous).toBe('NORMAL');
+    expect(loadConfig({ MAILBEACON_SQLITE_SYNCHRONOUS: 'full' }).sqliteSynchronous).toBe('FULL');
   });
 
   it.each([
@@ -34,6 +36,7 @@ describe('config', () => {
     ['MAILBEACON_MAX_SEND_RATE', '0', /greater than zero/],
     ['MAILBEACON_MAX_SEND_RATE', '14/s', /greater than zero/],
     ['MAILBEACON_SEND_BURST', '5', /MAILBEACON_MAX_SEND_RATE too/],
+    ['MAILBEACON_SQLITE_SYNCHRONOUS', 'OFF', /NORMAL .* or FULL/],
   ])('refuses %s=%s with a message naming the variable', (name, value, re) => {
     let err: unknown;
     try { loadConfig({ [name]: value }); } catch (e) { err = e; }

@@ -12,6 +12,9 @@ export interface Config {
   /** null = the embedded SQLite file in dataDir; else a postgres:// URL shared by instances. */
   databaseUrl: string | null;
   databaseSchema: string;
+  /** The embedded store's durability: NORMAL survives a crash of the process, FULL also a
+   *  power cut (an fdatasync per commit and per batch of opens). */
+  sqliteSynchronous: 'NORMAL' | 'FULL';
   apiListen: HostPort;
   trackingListen: HostPort;
   trackingBaseUrl: string;           // no trailing slash
@@ -44,6 +47,7 @@ const KEYS = {
   dataDir: 'MAILBEACON_DATA_DIR',
   databaseUrl: 'MAILBEACON_DATABASE_URL',
   databaseSchema: 'MAILBEACON_DATABASE_SCHEMA',
+  sqliteSynchronous: 'MAILBEACON_SQLITE_SYNCHRONOUS',
   apiListen: 'MAILBEACON_API_LISTEN',
   trackingListen: 'MAILBEACON_TRACKING_LISTEN',
   trackingBaseUrl: 'MAILBEACON_TRACKING_BASE_URL',
@@ -102,10 +106,16 @@ export function loadConfig(env: Source = process.env): Config {
   const databaseSchema = get(KEYS.databaseSchema) ?? 'mailbeacon';
   if (!/^[a-z_][a-z0-9_]{0,62}$/.test(databaseSchema)) throw new ConfigError(`${KEYS.databaseSchema}: lower-case letters, digits and _ only, got "${databaseSchema}"`);
 
+  const sqliteSynchronous = (get(KEYS.sqliteSynchronous) ?? 'NORMAL').toUpperCase();
+  if (sqliteSynchronous !== 'NORMAL' && sqliteSynchronous !== 'FULL') {
+    throw new ConfigError(`${KEYS.sqliteSynchronous}: NORMAL (survives a process crash) or FULL (also a power cut), got "${get(KEYS.sqliteSynchronous)}"`);
+  }
+
   return {
     dataDir,
     databaseUrl: databaseUrl ?? null,
     databaseSchema,
+    sqliteSynchronous,
     apiListen: parseHostPort(KEYS.apiListen, get(KEYS.apiListen) ?? '127.0.0.1:8787'),
     trackingListen: parseHostPort(KEYS.trackingListen, get(KEYS.trackingListen) ?? '0.0.0.0:8788'),
     trackingBaseUrl,

@@ -40,7 +40,7 @@ export interface Gateway {
  * beside a running server (which alone sets openLog: it writes the SQLite open log). `created` is
  * true when the SQLite file did not exist yet.
  */
-export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databaseSchema'>,
+export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl' | 'databaseSchema'> & Partial<Pick<Config, 'sqliteSynchronous'>>,
   opts: { backgroundCheckpoints?: boolean; openLog?: boolean } = {}): Promise<{ store: Store; created: boolean }> {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   if (config.databaseUrl) {
@@ -50,7 +50,9 @@ export async function openStore(config: Pick<Config, 'dataDir' | 'databaseUrl' |
   }
   const file = path.join(config.dataDir, DB_FILE);
   const created = !existsSync(file);
-  const store = openSqliteStore({ file, backgroundCheckpoints: opts.backgroundCheckpoints, openLog: opts.openLog });
+  const store = openSqliteStore({
+    file, synchronous: config.sqliteSynchronous, backgroundCheckpoints: opts.backgroundCheckpoints, openLog: opts.openLog,
+  });
   await store.init();
   return { store, created };
 }
