@@ -90,7 +90,10 @@ class Child {
   }
   static start(args: ServeArgs): Promise<{ child: Child; port: number }> {
     const child = new Child(fork(SELF, ['--serve', JSON.stringify(args)], { stdio: 'inherit' }));
-    return child.next().then((m) => ({ child, port: (m as { port: number }).port }));
+    return child.next().then((m) => {
+      pin(child.proc.pid!, SERVER_CPU);
+      return { child, port: (m as { port: number }).port };
+    });
   }
   next(): Promise<FromChild> {
     return new Promise((resolve, reject) => {
@@ -166,6 +169,28 @@ async function load(child: Child, port: number, paths: string[], opts: { amount?
   };
 }
 
+/** The core every server runs on; the client (this process) runs on CLIENT_CPU. */
+const SERVER_CPU = 1;
+const CLIENT_CPU = 0;
+let pinned = false;
+
+/**
+ * Binds every thread of a process to one core (taskset -a). Unbound, the scheduler moves a
+ * loopback ping-pong pair onto ONE core now and then (wake-affine), and the same server's
+ * throughput jumps between two levels about 2x apart from one run to the next (measured:
+ * bare 22k and 41k req/s in one run). Bound, each server has a core of its own and the client
+ * the other, in every run. Threads made later inherit the binding.
+ */
+function pin(pid: number, cpu: number): void {
+  if (os.cpus().length < 2) return;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
+    pinned = true;
+  } catch {
+    pinned = false; // no taskset: runs are still paired, only noisier (the report says so)
+  }
+}
+
 /** Flushes the page cache's dirty pages, so the previous run's writeback (its WAL, its
  *  durability check's fan-out) does not land on the CPU during the next run. */
 function settle(): void {
@@ -204,6 +229,7 @@ async function main(): Promise<void> {
   const checks: string[] = [];
   const storeLines: string[] = [];
   const started = Date.now();
+  pin(process.pid, CLIENT_CPU);
   const loadBefore = os.loadavg().map((l) => l.toFixed(2)).join(' ');
   const servers: { child: Child; port: number; paths: string[]; ids: string[]; dir: string; answered: number; stopped: boolean }[] = [];
   let amount = 0;
@@ -281,7 +307,7 @@ async function main(): Promise<void> {
   const out = [
     `## bench:pixel — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}`,
     `autocannon in the parent process, ${CONNECTIONS} connections, ${amount} requests per run (about ${SECONDS} s of the bare server) after a ${WARMUP_SECONDS} s warm-up of each server; each server in its own process, all started before the first run;`,
-    `${ROUNDS} rounds, each running every server once (order rotated per round). Load average before the run: ${loadBefore}.`,
+    `${ROUNDS} rounds, each running every server once (order rotated per round). ${pinned ? `Client bound to core ${CLIENT_CPU}, every server (all its threads) to core ${SERVER_CPU} (taskset).` : 'Processes NOT bound to cores (no taskset): expect runs to jump between two levels.'} Load average before the run: ${loadBefore}.`,
     'Each figure is the median over the rounds; each ratio is to the bare server of the same round, median and (range).',
     '"client CPU" is autocannon\'s share of one core. Server CPU counts every thread of the server process.',
     '',
