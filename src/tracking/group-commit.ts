@@ -1,6 +1,7 @@
 // Group commit for opens: every open that arrives while a commit is running, or within the
-// same event-loop turn, goes into ONE store.recordOpens(batch) transaction; each caller is
-// answered only after its batch is durable or has failed.
+// same event-loop turn, goes into ONE store.recordOpens(batch) call (one transaction, or one
+// frame of the SQLite open log); each caller is answered only after its batch is durable or
+// has failed.
 // A batch is bounded (maxBatch), so a flood never builds one huge transaction.
 // Trusts: the store's promise that a resolved recordOpens is committed (store/port.ts).
 import type { OpenInput, Store } from '../store/port.js';
