@@ -168,7 +168,7 @@ const MIGRATIONS: readonly string[] = [
   );
   `,
   // 3: the server appends opens to a file beside the database (open-log.ts) instead of
-  // committing them here; the fan-out takes the file's frames into open_journal and moves this
+  // committing them here; the fan-out turns the file's frames into events and moves this
   // read position in the same transaction. generation numbers the file, which the server
   // replaces by the next one once everything in it is taken.
   `
