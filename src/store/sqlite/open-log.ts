@@ -7,10 +7,12 @@
 // Frame: u32le payload length, u32le CRC-32 of the payload, the payload (the UTF-8 JSON array
 // of opens an open_journal row holds). A frame counts only whole and with a matching CRC;
 // reading stops at the first that is not: the torn tail of a killed writer, never answered 200.
-// One writer (the server); any process may read. Only the writer truncates, rotates, deletes.
+// One writer (the server), made sure of by lockWriter; any process may read. Only the writer
+// truncates, rotates, deletes.
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
+import Database from 'better-sqlite3';
 
 const HEADER_BYTES = 8;
 /** Longest payload taken as a frame. A batch of 512 opens with 512-character User-Agents is
@@ -64,6 +66,28 @@ function readFully(fd: number, buf: Buffer, position: number): number {
     got += n;
   }
   return got;
+}
+
+/**
+ * Taken by the one process that writes the open log of dbFile, for as long as it writes: an
+ * exclusive SQLite lock on a small file beside the database. The OS drops it when the
+ * process ends however it ends, so a kill -9 leaves no stale lock. A second writer would
+ * put its frames over the first one's, so it is refused instead. Returns the release.
+ */
+export function lockWriter(dbFile: string): () => void {
+  const db = new Database(`${dbFile}-opens.lock`, { timeout: 0 });
+  try {
+    db.exec('BEGIN EXCLUSIVE');
+  } catch (e) {
+    db.close();
+    if ((e as { code?: string }).code === 'SQLITE_BUSY') {
+      throw new Error(`another process is already writing the open log of ${dbFile}: run one mailbeacon server per data directory (several instances share PostgreSQL instead)`);
+    }
+    throw e;
+  }
+  return () => {
+    if (db.open) db.close();
+  };
 }
 
 /** What a process that does not write the log reads: frames of `generation` from `offset`. */

@@ -206,7 +206,8 @@ describe('SqliteStore specifics', () => {
     const { reported, ended } = await killWriterMidStream([mode, file, 'm1', '7'], 700, 20_000);
     expect(ended).toBe('SIGKILL');
 
-    const after = openSqliteStore({ file });
+    // In the log mode the restarted store writes the log again: the killed writer's lock is gone.
+    const after = openSqliteStore({ file, openLog: mode === 'sqlite-log' });
     await after.init();
     const msg = await after.getMessage('m1');
     expect(reported).toBeGreaterThanOrEqual(700);
@@ -348,6 +349,27 @@ describe('SqliteStore with the open log (the server\'s store)', () => {
     expect(rawCount(file, 'SELECT offset FROM open_log')).toEqual({ offset: fs.statSync(`${file}-opens-1`).size });
     await cli.close();
     await server.close();
+  });
+
+  it('refuses a second writer of the same file until the first one closes', async () => {
+    const file = path.join(tempDir(), 'store.db');
+    const a = openSqliteStore({ file, openLog: true });
+    await a.init();
+    await seed(a);
+    const b = openSqliteStore({ file, openLog: true });
+    await expect(b.init()).rejects.toThrow(/another process is already writing the open log .*one mailbeacon server per data directory/);
+    await b.close();
+    // Readers (the CLI) are not writers: they open alongside.
+    const cli = openSqliteStore({ file });
+    await cli.init();
+    expect((await cli.getMessage('m1'))!.openCount).toBe(0);
+    await cli.close();
+    expect(await a.recordOpens([open(file, T0 + 1)])).toEqual([2]);
+    await a.close();
+    const c = openSqliteStore({ file, openLog: true });
+    await c.init();
+    expect((await c.getMessage('m1'))!.openCount).toBe(1);
+    await c.close();
   });
 
   it('restarts over a torn tail: cuts it, keeps every whole batch, appends after them', async () => {

@@ -21,7 +21,7 @@ import {
 import { messageStatus } from '../message-status.js';
 import { migrate } from './schema.js';
 import { startCheckpointer, SAFETY_NET_WAL_PAGES, type Checkpointer } from './checkpointer.js';
-import { logFile, logHasBytesPast, OpenLogWriter, readLogFile } from './open-log.js';
+import { lockWriter, logFile, logHasBytesPast, OpenLogWriter, readLogFile } from './open-log.js';
 import { prepareStatements, type Statements } from './statements.js';
 
 export interface SqliteStoreOptions {
@@ -62,6 +62,8 @@ export class SqliteStore implements Store {
   #checkpointer: Checkpointer | undefined;
   /** Set when this store writes the open log. */
   #log: OpenLogWriter | undefined;
+  /** Releases this process's writer lock on the open log. */
+  #unlockLog: (() => void) | undefined;
   /** An ingest reached the end of the log: the next recordOpens may start a new file. */
   #rotateDue = false;
   #s: Statements | undefined;
@@ -92,6 +94,8 @@ export class SqliteStore implements Store {
 
   async init(): Promise<void> {
     if (this.#s) return;
+    // First, before anything starts: a second server on this file is refused here.
+    if (this.#wantsLog) this.#unlockLog ??= lockWriter(this.#file);
     const db = this.#db;
     const mode = db.pragma('journal_mode = WAL', { simple: true });
     // WAL needs shared memory beside the file; some network filesystems refuse it.
@@ -131,6 +135,8 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     await this.#log?.close();
     this.#log = undefined;
+    this.#unlockLog?.();
+    this.#unlockLog = undefined;
     await this.#checkpointer?.stop();
     this.#checkpointer = undefined;
     if (this.#db.open) this.#db.close();
