@@ -247,13 +247,13 @@ export class OpenLogWriter {
     this.#size = 0;
     this.#synced = 0;
     fs.closeSync(old);
-    removeQuietly(oldFile);
+    fs.rmSync(oldFile, { force: true });
   }
 
   /** The database was not moved: drop the prepared file. */
   discard(next: { generation: number; fd: number }): void {
     fs.closeSync(next.fd);
-    removeQuietly(logFile(this.dbFile, next.generation));
+    fs.rmSync(logFile(this.dbFile, next.generation), { force: true });
   }
 
   /** Deletes files of every other generation: all taken (older) or never committed to (newer). */
@@ -263,7 +263,7 @@ export class OpenLogWriter {
     for (const name of fs.readdirSync(dir)) {
       if (!name.startsWith(prefix)) continue;
       const n = name.slice(prefix.length);
-      if (/^\d+$/.test(n) && Number(n) !== this.#generation) removeQuietly(path.join(dir, name));
+      if (/^\d+$/.test(n) && Number(n) !== this.#generation) fs.rmSync(path.join(dir, name), { force: true });
     }
   }
 
@@ -292,10 +292,3 @@ function openForWrite(file: string, sync: boolean): number {
   return fd;
 }
 
-function removeQuietly(file: string): void {
-  try {
-    fs.unlinkSync(file);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-  }
-}

@@ -445,8 +445,8 @@ export class SqliteStore implements Store {
    * The pixel hot path: the whole batch is ONE frame appended to the open log (the server,
    * openLog) or ONE journal row committed here (a row per open cost ~2.8x as much CPU per
    * repeat open: schema.ts, migration 2). Each open in it carries its final seq and detail;
-   * the next fan-out, which every read of events or notifications runs first, takes the log
-   * into the journal and turns the journal into Open events and notification rows, so
+   * the next fan-out, which every read of events or notifications runs first, turns the
+   * journal and then the log's new frames into Open events and notification rows, so
    * callers of the port cannot tell the difference. Seqs of opens not yet in events are
    * remembered here (#journalSeq): this process is the only one that appends events.
    */
@@ -476,10 +476,6 @@ export class SqliteStore implements Store {
       // transaction for the batch, not a lock per lookup. WAL readers never wait for writers.
       seqs = opens.every((o) => this.#journalSeq.has(o.messageId)) ? number() : this.#inTx!.deferred(number) as (number | null)[];
       if (rows.length > 0) log.append(JSON.stringify(rows));
-      // Written: the frame will be taken whatever the fdatasync below says, so its seqs are used.
-      for (const [id, seq] of assigned) this.#journalSeq.set(id, seq);
-      await log.durable();
-      return seqs;
     } else {
       seqs = this.#tx(() => {
         const result = number();
@@ -487,8 +483,10 @@ export class SqliteStore implements Store {
         return result;
       });
     }
-    // Only after the commit: a rolled-back batch must not leave seqs behind.
+    // Only once the frame is written or the journal row committed: a failed batch must not
+    // leave seqs behind. A written frame is taken whatever its fdatasync says: its seqs are used.
     for (const [id, seq] of assigned) this.#journalSeq.set(id, seq);
+    await log?.durable();
     return seqs;
   }
 
@@ -520,7 +518,7 @@ export class SqliteStore implements Store {
     const at = s.getOpenLog.get()!;
     const log = this.#log;
     if (log && at.generation !== log.generation) {
-      throw new Error(`open log generation ${at.generation} in the database, ${log.generation} in this writer: two servers on one data directory?`);
+      throw new Error(`open log generation ${at.generation} in the database, ${log.generation} in this writer: the read position names a file this writer never wrote`);
     }
     if (log && at.offset >= log.size) return;
     const { payloads, end } = log ? log.read(at.offset) : readLogFile(this.#file, at.generation, at.offset);
