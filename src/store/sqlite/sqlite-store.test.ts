@@ -43,6 +43,21 @@ for (const openLog of [false, true]) {
   });
 }
 
+/** A child process takes the SQLite write lock of file and holds it for ms; resolves once it
+ *  holds it. `released` settles when the child has exited. */
+async function holdWriteLock(file: string, ms: number): Promise<{ released: Promise<unknown> }> {
+  const holder = spawn(process.execPath, ['-e', `
+    const D = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
+    const db = new D(${JSON.stringify(file)}, { timeout: 5000 });
+    db.exec('BEGIN IMMEDIATE'); db.prepare("UPDATE messages SET status = status").run();
+    process.stdout.write('locked\\n');
+    const until = Date.now() + ${ms}; while (Date.now() < until) {}
+    db.exec('COMMIT'); db.close();`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise((resolve) => holder.on('exit', resolve));
+  await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+  return { released: exited };
+}
+
 /** A set with one OPEN+SEND webhook and one accepted message m1 (Send event seq 1). */
 async function seed(store: Store): Promise<number> {
   await store.createConfigSet({ name: 'set1', createdAt: T0, options: {} });
@@ -230,18 +245,11 @@ describe('SqliteStore specifics', () => {
     const cli = new Database(file, { timeout: 5000 });
     cli.pragma('journal_mode = WAL');
     // Hold the write lock from a child process for ~300 ms; the server's write must wait, not fail.
-    const holder = spawn(process.execPath, ['-e', `
-      const D = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
-      const db = new D(${JSON.stringify(file)}, { timeout: 5000 });
-      db.exec('BEGIN IMMEDIATE'); db.prepare("UPDATE messages SET status = status").run();
-      process.stdout.write('locked\\n');
-      const until = Date.now() + 300; while (Date.now() < until) {}
-      db.exec('COMMIT'); db.close();`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
+    const { released } = await holdWriteLock(file, 300);
     const started = Date.now();
     expect(await server.recordOpens([{ messageId: 'm1', at: T0 + 5, ipAddress: '::1', userAgent: 'u' }])).toEqual([2]);
     const waited = Date.now() - started;
-    await new Promise((resolve) => holder.on('exit', resolve));
+    await released;
     expect(waited).toBeGreaterThan(50);
     // and the CLI connection sees the server's commit
     expect(cli.prepare("SELECT COUNT(*) AS opens FROM open_journal, json_each(opens) o WHERE o.value ->> 0 = ?").get('m1')).toEqual({ opens: 1 });
@@ -316,8 +324,14 @@ describe('SqliteStore specifics', () => {
 });
 
 describe('SqliteStore with the open log (the server\'s store)', () => {
-  const open = (file: string, at: number) => ({ messageId: 'm1', at, ipAddress: '192.0.2.7', userAgent: `ua ${at}` });
-  const rawCount = (file: string, sql: string): unknown => {
+  const open = (at: number) => ({ messageId: 'm1', at, ipAddress: '192.0.2.7', userAgent: `ua ${at}` });
+  /** The server's store (writing the open log) on file, initialised and seeded. */
+  const seededWriter = async (file: string, openLogRotateBytes?: number) => {
+    const store = openSqliteStore({ file, openLog: true, openLogRotateBytes });
+    await store.init();
+    return { store, dest: await seed(store) };
+  };
+  const rawRow = (file: string, sql: string): unknown => {
     const raw = new Database(file, { readonly: true });
     try {
       return raw.prepare(sql).get();
@@ -328,12 +342,10 @@ describe('SqliteStore with the open log (the server\'s store)', () => {
 
   it('appends a batch to the file, not to SQLite; any process\'s store takes it exactly once', async () => {
     const file = path.join(tempDir(), 'store.db');
-    const server = openSqliteStore({ file, openLog: true });
-    await server.init();
-    const dest = await seed(server);
-    expect(await server.recordOpens([open(file, T0 + 1), open(file, T0 + 2)])).toEqual([2, 3]);
+    const { store: server, dest } = await seededWriter(file);
+    expect(await server.recordOpens([open(T0 + 1), open(T0 + 2)])).toEqual([2, 3]);
     expect(fs.statSync(`${file}-opens-1`).size).toBeGreaterThan(0);
-    expect(rawCount(file, 'SELECT (SELECT COUNT(*) FROM events) AS events, (SELECT COUNT(*) FROM open_journal) AS journal'))
+    expect(rawRow(file, 'SELECT (SELECT COUNT(*) FROM events) AS events, (SELECT COUNT(*) FROM open_journal) AS journal'))
       .toEqual({ events: 1, journal: 0 });
 
     // The CLI's store (no openLog) reads the file: it sees the opens and moves the read position.
@@ -343,19 +355,17 @@ describe('SqliteStore with the open log (the server\'s store)', () => {
     expect((await cli.listMessageEvents('m1')).map((e) => [e.eventId, e.detail.userAgent]))
       .toEqual([['m1:1', undefined], ['m1:2', `ua ${T0 + 1}`], ['m1:3', `ua ${T0 + 2}`]]);
     // The server goes on: nothing taken twice, seqs continue.
-    expect(await server.recordOpens([open(file, T0 + 3)])).toEqual([4]);
+    expect(await server.recordOpens([open(T0 + 3)])).toEqual([4]);
     expect((await server.listNotifications({ destinationId: dest }, 10)).map((n) => n.eventId)).toEqual(['m1:1', 'm1:2', 'm1:3', 'm1:4']);
     expect((await cli.counts()).events).toBe(4);
-    expect(rawCount(file, 'SELECT offset FROM open_log')).toEqual({ offset: fs.statSync(`${file}-opens-1`).size });
+    expect(rawRow(file, 'SELECT offset FROM open_log')).toEqual({ offset: fs.statSync(`${file}-opens-1`).size });
     await cli.close();
     await server.close();
   });
 
   it('refuses a second writer of the same file until the first one closes', async () => {
     const file = path.join(tempDir(), 'store.db');
-    const a = openSqliteStore({ file, openLog: true });
-    await a.init();
-    await seed(a);
+    const { store: a } = await seededWriter(file);
     const b = openSqliteStore({ file, openLog: true });
     await expect(b.init()).rejects.toThrow(/another process is already writing the open log .*one mailbeacon server per data directory/);
     await b.close();
@@ -364,7 +374,7 @@ describe('SqliteStore with the open log (the server\'s store)', () => {
     await cli.init();
     expect((await cli.getMessage('m1'))!.openCount).toBe(0);
     await cli.close();
-    expect(await a.recordOpens([open(file, T0 + 1)])).toEqual([2]);
+    expect(await a.recordOpens([open(T0 + 1)])).toEqual([2]);
     await a.close();
     const c = openSqliteStore({ file, openLog: true });
     await c.init();
@@ -374,11 +384,9 @@ describe('SqliteStore with the open log (the server\'s store)', () => {
 
   it('restarts over a torn tail: cuts it, keeps every whole batch, appends after them', async () => {
     const file = path.join(tempDir(), 'store.db');
-    const a = openSqliteStore({ file, openLog: true });
-    await a.init();
-    await seed(a);
-    await a.recordOpens([open(file, T0 + 1)]);
-    await a.recordOpens([open(file, T0 + 2), open(file, T0 + 3)]);
+    const { store: a } = await seededWriter(file);
+    await a.recordOpens([open(T0 + 1)]);
+    await a.recordOpens([open(T0 + 2), open(T0 + 3)]);
     await a.close();
     const log = `${file}-opens-1`;
     const whole = fs.statSync(log).size;
@@ -387,48 +395,44 @@ describe('SqliteStore with the open log (the server\'s store)', () => {
     const b = openSqliteStore({ file, openLog: true });
     await b.init();
     expect(fs.statSync(log).size).toBe(whole);
-    expect(await b.recordOpens([open(file, T0 + 4)])).toEqual([5]);
+    expect(await b.recordOpens([open(T0 + 4)])).toEqual([5]);
     expect((await b.listMessageEvents('m1')).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     await b.close();
   });
 
   it('starts a new file when the old one lost bytes SQLite already took, losing nothing taken', async () => {
     const file = path.join(tempDir(), 'store.db');
-    const a = openSqliteStore({ file, openLog: true });
-    await a.init();
-    await seed(a);
-    await a.recordOpens([open(file, T0 + 1)]);
+    const { store: a } = await seededWriter(file);
+    await a.recordOpens([open(T0 + 1)]);
     expect((await a.getMessage('m1'))!.openCount).toBe(1); // taken into SQLite
     await a.close();
     fs.truncateSync(`${file}-opens-1`, 0); // a power cut before the write reached the disk
 
     const b = openSqliteStore({ file, openLog: true });
     await b.init();
-    expect(rawCount(file, 'SELECT generation, offset FROM open_log')).toEqual({ generation: 2, offset: 0 });
+    expect(rawRow(file, 'SELECT generation, offset FROM open_log')).toEqual({ generation: 2, offset: 0 });
     expect(fs.existsSync(`${file}-opens-1`)).toBe(false);
-    expect(await b.recordOpens([open(file, T0 + 2)])).toEqual([3]);
+    expect(await b.recordOpens([open(T0 + 2)])).toEqual([3]);
     expect((await b.listMessageEvents('m1')).map((e) => e.seq)).toEqual([1, 2, 3]);
     await b.close();
   });
 
   it('rotates to a new file once everything in the old one was taken; readers follow', async () => {
     const file = path.join(tempDir(), 'store.db');
-    const server = openSqliteStore({ file, openLog: true, openLogRotateBytes: 1 });
-    await server.init();
-    await seed(server);
+    const { store: server } = await seededWriter(file, 1);
     const cli = openSqliteStore({ file });
     await cli.init();
-    await server.recordOpens([open(file, T0 + 1)]);
+    await server.recordOpens([open(T0 + 1)]);
     // Not yet taken: the next batch stays in the same file.
-    await server.recordOpens([open(file, T0 + 2)]);
+    await server.recordOpens([open(T0 + 2)]);
     expect(fs.readdirSync(path.dirname(file)).filter((n) => n.includes('-opens-'))).toEqual(['store.db-opens-1']);
     expect((await cli.getMessage('m1'))!.openCount).toBe(2); // the CLI takes them
     await server.counts(); // the server's own fan-out sees it is at the end
-    await server.recordOpens([open(file, T0 + 3)]);
+    await server.recordOpens([open(T0 + 3)]);
     expect(fs.readdirSync(path.dirname(file)).filter((n) => n.includes('-opens-'))).toEqual(['store.db-opens-2']);
-    expect(rawCount(file, 'SELECT generation FROM open_log')).toEqual({ generation: 2 });
+    expect(rawRow(file, 'SELECT generation FROM open_log')).toEqual({ generation: 2 });
     expect((await cli.listMessageEvents('m1')).map((e) => e.seq)).toEqual([1, 2, 3, 4]);
-    await server.recordOpens([open(file, T0 + 4)]);
+    await server.recordOpens([open(T0 + 4)]);
     expect((await server.listMessageEvents('m1')).map((e) => e.seq)).toEqual([1, 2, 3, 4, 5]);
     await cli.close();
     await server.close();
@@ -436,24 +440,15 @@ describe('SqliteStore with the open log (the server\'s store)', () => {
 
   it('records opens while another process holds the SQLite write lock, without waiting for it', async () => {
     const file = path.join(tempDir(), 'store.db');
-    const server = openSqliteStore({ file, openLog: true });
-    await server.init();
-    await seed(server);
-    await server.recordOpens([open(file, T0 + 1)]); // m1's seq is known from here on
-    const holder = spawn(process.execPath, ['-e', `
-      const D = require(${JSON.stringify(createRequire(import.meta.url).resolve('better-sqlite3'))});
-      const db = new D(${JSON.stringify(file)}, { timeout: 5000 });
-      db.exec('BEGIN IMMEDIATE'); db.prepare("UPDATE messages SET status = status").run();
-      process.stdout.write('locked\\n');
-      const until = Date.now() + 1000; while (Date.now() < until) {}
-      db.exec('COMMIT'); db.close();`], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((resolve) => holder.stdout.once('data', () => resolve()));
-    expect(await server.recordOpens([open(file, T0 + 2)])).toEqual([3]);
+    const { store: server } = await seededWriter(file);
+    await server.recordOpens([open(T0 + 1)]); // m1's seq is known from here on
+    const { released } = await holdWriteLock(file, 1000);
+    expect(await server.recordOpens([open(T0 + 2)])).toEqual([3]);
     // The lock is still held: recordOpens did not wait for it to be released.
     const probe = new Database(file, { timeout: 0 });
     expect(() => probe.exec('BEGIN IMMEDIATE')).toThrow(/locked|busy/i);
     probe.close();
-    await new Promise((resolve) => holder.on('exit', resolve));
+    await released;
     expect((await server.getMessage('m1'))!.openCount).toBe(2);
     await server.close();
   });
@@ -467,7 +462,7 @@ describe('SqliteStore with the open log (the server\'s store)', () => {
     fs.symlinkSync('/dev/full', `${file}-opens-1`); // every write fails with ENOSPC
     const server = openSqliteStore({ file, openLog: true });
     await server.init();
-    await expect(server.recordOpens([open(file, T0 + 1)])).rejects.toThrow(/ENOSPC/);
+    await expect(server.recordOpens([open(T0 + 1)])).rejects.toThrow(/ENOSPC/);
     expect((await server.getMessage('m1'))!.openCount).toBe(0);
     expect(await server.listMessageEvents('m1')).toHaveLength(1);
     await server.close();
