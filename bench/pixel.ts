@@ -172,22 +172,21 @@ async function load(child: Child, port: number, paths: string[], opts: { amount?
 /** The core every server runs on; the client (this process) runs on CLIENT_CPU. */
 const SERVER_CPU = 1;
 const CLIENT_CPU = 0;
-let pinned = false;
+/** Every process got its binding (the report says when not). */
+let pinned = os.cpus().length >= 2;
 
 /**
- * Binds every thread of a process to one core (taskset -a). Unbound, the scheduler moves a
- * loopback ping-pong pair onto ONE core now and then (wake-affine), and the same server's
- * throughput jumps between two levels about 2x apart from one run to the next (measured:
- * bare 22k and 41k req/s in one run). Bound, each server has a core of its own and the client
- * the other, in every run. Threads made later inherit the binding.
+ * Binds every thread of a process to one core (taskset -a; threads made later inherit it),
+ * so that in every run the server has a core of its own and the client the other, rather
+ * than whatever the scheduler picks for a loopback ping-pong pair. It does not take away the
+ * two throughput levels this machine shows from one run to the next (README, Numbers).
  */
 function pin(pid: number, cpu: number): void {
-  if (os.cpus().length < 2) return;
+  if (!pinned) return;
   try {
     execFileSync('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], { stdio: 'ignore' });
-    pinned = true;
   } catch {
-    pinned = false; // no taskset: runs are still paired, only noisier (the report says so)
+    pinned = false; // no taskset: runs are still paired (the report says so)
   }
 }
 
@@ -218,8 +217,8 @@ async function main(): Promise<void> {
   ];
   // Every server runs for the whole bench; the load goes to them in turn, in short runs, in
   // an order rotated by the round, and each ratio is taken against the bare run of the SAME
-  // round. On this kind of shared box the same bare server swings between ~36k and ~61k req/s
-  // from one 2-second run to the next (measured), so only runs close together in time are
+  // round. On this kind of shared box the same bare server jumps between levels about 2x apart
+  // from one 1-s run to the next (README, Numbers), so only runs close together in time are
   // compared, and the table shows the median over many rounds and the range.
   const bareKeys = TrackingKeys.inMemory();
   const bareLoad = Array.from({ length: DISTINCT_PATHS }, () => `/p/${bareKeys.sign(randomUUID())}.gif`);
@@ -307,7 +306,7 @@ async function main(): Promise<void> {
   const out = [
     `## bench:pixel — ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? '?'}, Node ${process.version}`,
     `autocannon in the parent process, ${CONNECTIONS} connections, ${amount} requests per run (about ${SECONDS} s of the bare server) after a ${WARMUP_SECONDS} s warm-up of each server; each server in its own process, all started before the first run;`,
-    `${ROUNDS} rounds, each running every server once (order rotated per round). ${pinned ? `Client bound to core ${CLIENT_CPU}, every server (all its threads) to core ${SERVER_CPU} (taskset).` : 'Processes NOT bound to cores (no taskset): expect runs to jump between two levels.'} Load average before the run: ${loadBefore}.`,
+    `${ROUNDS} rounds, each running every server once (order rotated per round). ${pinned ? `Client bound to core ${CLIENT_CPU}, every server (all its threads) to core ${SERVER_CPU} (taskset).` : 'Processes NOT bound to cores (taskset missing or refused).'} Load average before the run: ${loadBefore}.`,
     'Each figure is the median over the rounds; each ratio is to the bare server of the same round, median and (range).',
     '"client CPU" is autocannon\'s share of one core. Server CPU counts every thread of the server process.',
     '',
